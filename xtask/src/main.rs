@@ -1,1 +1,367 @@
-fn main(){}
+//! Lockwell's build modes and the README's two commands.
+//!
+//! `cargo xtask test` is the one test command (CI runs it through `.ci/run`);
+//! `cargo xtask run` is the main job. The other subcommands run one mode on its
+//! own. Each build mode keeps its own target directory so that switching modes
+//! never rebuilds the others: `target/` (normal), `target/sim` (`--cfg madsim`)
+//! and `target/loom` (`--cfg loom`, lockwell-core only).
+
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+/// Seeds the test command's simulation campaign runs; each one twice, for
+/// the determinism check.
+const TEST_SIM_SEEDS: u32 = 32;
+/// `LOOM_MAX_PREEMPTIONS` for the models: bounded preemption finds the
+/// check-then-act bugs we plant within a few hundred executions, while an
+/// unbounded search of three racing writers does not finish in CI time.
+const LOOM_MAX_PREEMPTIONS: u32 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Lockwell's build modes, tests and workbench run"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Everything CI checks: fmt, clippy (normal and simulation mode), unit and
+    /// integration tests, a simulation campaign with the determinism check, and
+    /// the loom models. Fails if any part fails.
+    Test,
+    /// The main job: runs the workbench's instruments that exist today and says
+    /// what each one found.
+    Run,
+    /// The loom models of lockwell-core's commit path (release, `--cfg loom`).
+    Loom {
+        /// Build with the `planted-bugs` feature and require every model to
+        /// fail: proof that each model can detect the bug it guards against.
+        #[arg(long)]
+        planted: bool,
+    },
+    /// The simulation tests under `--cfg madsim` over many seeds.
+    Sim {
+        /// Number of seeds to run.
+        #[arg(long, default_value_t = TEST_SIM_SEEDS)]
+        seeds: u32,
+        /// Replay one seed (as printed by a failing run) instead of a campaign.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Run each seed twice and fail on any divergence.
+        #[arg(long)]
+        check_determinism: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Task::Test => test(),
+        Task::Run => run(),
+        Task::Loom { planted } => {
+            if planted {
+                loom_planted().map(|_| ())
+            } else {
+                loom()
+            }
+        }
+        Task::Sim {
+            seeds,
+            seed,
+            check_determinism,
+        } => sim(seeds, seed, check_determinism),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One step of a multi-step task, with its outcome and wall time.
+struct StepReport {
+    name: &'static str,
+    elapsed: Duration,
+    outcome: Result<()>,
+}
+
+/// A named step of a task.
+type Step = (&'static str, Box<dyn FnOnce() -> Result<()>>);
+
+/// Runs every step even when an earlier one fails, so one CI run shows every
+/// problem, then fails if any step failed.
+fn run_steps(steps: Vec<Step>) -> Result<()> {
+    let mut reports = Vec::new();
+    for (name, step) in steps {
+        eprintln!("\n==> {name}");
+        // xtask is a developer tool, never part of the simulated world.
+        #[allow(clippy::disallowed_methods)]
+        let started = Instant::now();
+        let outcome = step();
+        reports.push(StepReport {
+            name,
+            elapsed: started.elapsed(),
+            outcome,
+        });
+    }
+    eprintln!("\n==> summary");
+    let mut failed = 0;
+    for report in &reports {
+        let verdict = match &report.outcome {
+            Ok(()) => "ok".to_string(),
+            Err(error) => {
+                failed += 1;
+                format!("FAILED: {error:#}")
+            }
+        };
+        eprintln!(
+            "{:>8.1}s  {:<34} {verdict}",
+            report.elapsed.as_secs_f64(),
+            report.name
+        );
+    }
+    if failed > 0 {
+        bail!("{failed} of {} steps failed", reports.len());
+    }
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    run_steps(vec![
+        ("fmt", Box::new(|| cargo(&["fmt", "--all", "--check"], &[]))),
+        (
+            "clippy",
+            Box::new(|| {
+                cargo(
+                    &[
+                        "clippy",
+                        "--workspace",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                    &[],
+                )
+            }),
+        ),
+        ("clippy (simulation mode)", Box::new(clippy_sim)),
+        (
+            "unit and integration tests",
+            Box::new(unit_and_integration_tests),
+        ),
+        (
+            "doc tests",
+            Box::new(|| cargo(&["test", "--workspace", "--doc"], &[])),
+        ),
+        (
+            "simulation campaign + determinism",
+            Box::new(|| sim(TEST_SIM_SEEDS, None, true)),
+        ),
+        ("loom models", Box::new(loom)),
+    ])
+}
+
+fn run() -> Result<()> {
+    run_steps(vec![
+        ("loom models (commit path)", Box::new(loom)),
+        (
+            "loom models, planted bugs",
+            Box::new(|| loom_planted().map(|_| ())),
+        ),
+        (
+            "simulation campaign",
+            Box::new(|| sim(TEST_SIM_SEEDS * 8, None, true)),
+        ),
+        (
+            "checksum throughput summary",
+            Box::new(|| {
+                cargo(
+                    &[
+                        "run",
+                        "--quiet",
+                        "--release",
+                        "-p",
+                        "lockwell-bench",
+                        "--bin",
+                        "checksum-summary",
+                    ],
+                    &[],
+                )
+            }),
+        ),
+    ])
+}
+
+fn unit_and_integration_tests() -> Result<()> {
+    if has_nextest() {
+        cargo(&["nextest", "run", "--workspace", "--no-fail-fast"], &[])
+    } else {
+        eprintln!("cargo-nextest not found; using cargo test");
+        cargo(
+            &["test", "--workspace", "--no-fail-fast", "--all-targets"],
+            &[],
+        )
+    }
+}
+
+fn has_nextest() -> bool {
+    Command::new(cargo_bin())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+const SIM_ENV: [(&str, &str); 1] = [("RUSTFLAGS", "--cfg madsim")];
+const SIM_TARGET_DIR: &str = "target/sim";
+
+fn clippy_sim() -> Result<()> {
+    cargo(
+        &[
+            "clippy",
+            "-p",
+            "lockwell-sim",
+            "--all-targets",
+            "--target-dir",
+            SIM_TARGET_DIR,
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &SIM_ENV,
+    )
+}
+
+fn sim(seeds: u32, seed: Option<u64>, check_determinism: bool) -> Result<()> {
+    let mut env: Vec<(&str, String)> = SIM_ENV
+        .iter()
+        .map(|(key, value)| (*key, value.to_string()))
+        .collect();
+    match seed {
+        Some(seed) => {
+            env.push(("MADSIM_TEST_SEED", seed.to_string()));
+            env.push(("MADSIM_TEST_NUM", "1".to_string()));
+        }
+        None => env.push(("MADSIM_TEST_NUM", seeds.to_string())),
+    }
+    if check_determinism {
+        env.push(("MADSIM_TEST_CHECK_DETERMINISM", "1".to_string()));
+    }
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(key, value)| (*key, value.as_str()))
+        .collect();
+    // Release: a campaign runs about ten times more seeds per second than a
+    // debug build (DESIGN.md).
+    cargo(
+        &[
+            "test",
+            "-p",
+            "lockwell-sim",
+            "--release",
+            "--target-dir",
+            SIM_TARGET_DIR,
+            "--",
+            "--nocapture",
+        ],
+        &env,
+    )
+}
+
+const LOOM_TARGET_DIR: &str = "target/loom";
+
+fn loom_command(planted: bool, extra_test_args: &[&str]) -> Command {
+    let mut command = Command::new(cargo_bin());
+    command.args(["test", "-p", "lockwell-core", "--release", "--test", "loom"]);
+    command.args(["--target-dir", LOOM_TARGET_DIR]);
+    if planted {
+        command.args(["--features", "planted-bugs"]);
+    }
+    command.args(["--", "--nocapture", "--test-threads=1"]);
+    command.args(extra_test_args);
+    command.env("RUSTFLAGS", "--cfg loom");
+    command.env("LOOM_MAX_PREEMPTIONS", LOOM_MAX_PREEMPTIONS.to_string());
+    command
+}
+
+fn loom() -> Result<()> {
+    check_status(loom_command(false, &[]), "loom models")
+}
+
+/// Runs each loom model alone with the planted bugs and requires that every
+/// one of them fails. Returns the models that (correctly) failed.
+fn loom_planted() -> Result<Vec<String>> {
+    let listing = loom_command(true, &["--list", "--format", "terse"])
+        .output()
+        .context("listing the loom models")?;
+    if !listing.status.success() {
+        bail!(
+            "could not build or list the loom models:\n{}",
+            String::from_utf8_lossy(&listing.stderr)
+        );
+    }
+    let models: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect();
+    if models.is_empty() {
+        bail!("no loom models found");
+    }
+    let mut survivors = Vec::new();
+    for model in &models {
+        eprintln!("--- planted bug vs. model {model} (expected to FAIL)");
+        let status = loom_command(true, &["--exact", model.as_str()])
+            .status()
+            .with_context(|| format!("running loom model {model}"))?;
+        if status.success() {
+            survivors.push(model.clone());
+            eprintln!("--- {model}: PASSED with the planted bug: the model cannot detect it");
+        } else {
+            eprintln!("--- {model}: failed as expected");
+        }
+    }
+    if !survivors.is_empty() {
+        bail!(
+            "these loom models did not detect their planted bug: {}",
+            survivors.join(", ")
+        );
+    }
+    eprintln!(
+        "all {} loom models detected their planted bug",
+        models.len()
+    );
+    Ok(models)
+}
+
+fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    let mut command = Command::new(cargo_bin());
+    command.args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    check_status(command, &format!("cargo {}", args.join(" ")))
+}
+
+fn check_status(mut command: Command, what: &str) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("starting {what}"))?;
+    if !status.success() {
+        bail!("{what} exited with {status}");
+    }
+    Ok(())
+}
