@@ -1,0 +1,223 @@
+//! Checksum throughput (DESIGN.md, Benchmarks): every algorithm through
+//! lockwell-core's `MultiHasher`, through the crate it wraps, and through
+//! peer crates; memory read and copy as the physical limit; the sets a server
+//! computes per PUT in one pass against split over two threads.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
+use lockwell_bench::{
+    SERVER_CHECKSUM_SETS, digest_split_across_two_threads, memory_read_sum, pseudo_random_bytes,
+    set_name,
+};
+use lockwell_core::checksum::{ChecksumAlgorithm, MultiHasher};
+use sha1::Digest as _;
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * KIB;
+
+/// Buffer sizes: a small body chunk, a typical read buffer, a typical body
+/// part, and a buffer larger than L2 that streams from L3 or DRAM.
+const BUFFER_LENS_BYTES: [usize; 4] = [4 * KIB, 64 * KIB, MIB, 16 * MIB];
+
+/// From this size on, one iteration takes milliseconds: fewer samples.
+const LARGE_BUFFER_LEN_BYTES: usize = 16 * MIB;
+
+/// One way to compute a checksum over a buffer; returns something derived
+/// from the digest so that the work cannot be optimised away.
+type Implementation = (&'static str, fn(&[u8]) -> u64);
+
+fn via_multihasher(algorithm: ChecksumAlgorithm, bytes: &[u8]) -> u64 {
+    let mut hasher = MultiHasher::new(&[algorithm]);
+    hasher.update(bytes);
+    let digests = hasher.finalize();
+    u64::from(digests.get(algorithm).expect("requested digest").as_bytes()[0])
+}
+
+fn first_byte(digest: &[u8]) -> u64 {
+    u64::from(digest[0])
+}
+
+fn implementations(algorithm: ChecksumAlgorithm) -> Vec<Implementation> {
+    match algorithm {
+        ChecksumAlgorithm::Crc32 => vec![
+            ("multihasher", |b| {
+                via_multihasher(ChecksumAlgorithm::Crc32, b)
+            }),
+            ("crc-fast", |b| {
+                crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32IsoHdlc, b)
+            }),
+            ("crc32fast", |b| u64::from(crc32fast::hash(b))),
+            ("crc-table16", |b| {
+                u64::from(crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC).checksum(b))
+            }),
+        ],
+        ChecksumAlgorithm::Crc32c => vec![
+            ("multihasher", |b| {
+                via_multihasher(ChecksumAlgorithm::Crc32c, b)
+            }),
+            ("crc-fast", |b| {
+                crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, b)
+            }),
+            ("crc32c", |b| u64::from(crc32c::crc32c(b))),
+            ("crc-table16", |b| {
+                u64::from(crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI).checksum(b))
+            }),
+        ],
+        ChecksumAlgorithm::Crc64Nvme => vec![
+            ("multihasher", |b| {
+                via_multihasher(ChecksumAlgorithm::Crc64Nvme, b)
+            }),
+            ("crc-fast", |b| {
+                crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, b)
+            }),
+            ("crc64fast-nvme", |b| {
+                let mut digest = crc64fast_nvme::Digest::new();
+                digest.write(b);
+                digest.sum64()
+            }),
+            ("crc-table16", |b| {
+                crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_NVME).checksum(b)
+            }),
+        ],
+        ChecksumAlgorithm::Sha1 => vec![
+            ("multihasher", |b| {
+                via_multihasher(ChecksumAlgorithm::Sha1, b)
+            }),
+            ("sha1", |b| first_byte(&sha1::Sha1::digest(b))),
+            ("ring", |b| {
+                first_byte(
+                    ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, b).as_ref(),
+                )
+            }),
+            ("sha1_smol", |b| {
+                first_byte(&sha1_smol::Sha1::from(b).digest().bytes())
+            }),
+        ],
+        ChecksumAlgorithm::Sha256 => vec![
+            ("multihasher", |b| {
+                via_multihasher(ChecksumAlgorithm::Sha256, b)
+            }),
+            ("sha2", |b| first_byte(&sha2::Sha256::digest(b))),
+            ("ring", |b| {
+                first_byte(ring::digest::digest(&ring::digest::SHA256, b).as_ref())
+            }),
+        ],
+        ChecksumAlgorithm::Md5 => vec![
+            ("multihasher", |b| {
+                via_multihasher(ChecksumAlgorithm::Md5, b)
+            }),
+            ("md-5", |b| first_byte(&md5::Md5::digest(b))),
+            ("md5", |b| first_byte(&md5_crate::compute(b).0)),
+        ],
+        unknown => panic!("no benchmark implementations for {unknown}"),
+    }
+}
+
+/// Fewer samples for the largest buffers, where one iteration takes
+/// milliseconds and the default would stretch the suite to many minutes.
+fn configure_for(group: &mut BenchmarkGroup<'_, WallTime>, len_bytes: usize) {
+    group.throughput(Throughput::Bytes(len_bytes as u64));
+    if len_bytes >= LARGE_BUFFER_LEN_BYTES {
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(2));
+    } else {
+        group
+            .sample_size(20)
+            .measurement_time(Duration::from_secs(1));
+    }
+}
+
+fn memory(c: &mut Criterion) {
+    let mut group = c.benchmark_group("memory");
+    for len_bytes in BUFFER_LENS_BYTES {
+        configure_for(&mut group, len_bytes);
+        let source = pseudo_random_bytes(len_bytes, 1);
+        let mut destination = vec![0_u8; len_bytes];
+        group.bench_with_input(
+            BenchmarkId::new("read", len_bytes),
+            &source,
+            |bench, source| {
+                bench.iter(|| memory_read_sum(black_box(source)));
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("memcpy", len_bytes),
+            &source,
+            |bench, source| {
+                bench.iter(|| {
+                    destination.copy_from_slice(black_box(source));
+                    black_box(&destination);
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+fn algorithms(c: &mut Criterion) {
+    for algorithm in ChecksumAlgorithm::ALL {
+        let mut group = c.benchmark_group(algorithm.name());
+        for len_bytes in BUFFER_LENS_BYTES {
+            configure_for(&mut group, len_bytes);
+            let bytes = pseudo_random_bytes(len_bytes, 2);
+            for (name, implementation) in implementations(algorithm) {
+                group.bench_with_input(
+                    BenchmarkId::new(name, len_bytes),
+                    &bytes,
+                    |bench, bytes| {
+                        bench.iter(|| implementation(black_box(bytes)));
+                    },
+                );
+            }
+        }
+        group.finish();
+    }
+}
+
+fn server_sets(c: &mut Criterion) {
+    for set in SERVER_CHECKSUM_SETS {
+        let mut group = c.benchmark_group(format!("server-set/{}", set_name(&set)));
+        for len_bytes in BUFFER_LENS_BYTES {
+            configure_for(&mut group, len_bytes);
+            let bytes = pseudo_random_bytes(len_bytes, 3);
+            group.bench_with_input(
+                BenchmarkId::new("one-pass", len_bytes),
+                &bytes,
+                |bench, bytes| {
+                    bench.iter(|| {
+                        let mut hasher = MultiHasher::new(&set);
+                        hasher.update(black_box(bytes));
+                        hasher.finalize()
+                    });
+                },
+            );
+            group.bench_with_input(
+                BenchmarkId::new("two-threads", len_bytes),
+                &bytes,
+                |bench, bytes| {
+                    bench.iter(|| digest_split_across_two_threads(&set, black_box(bytes)));
+                },
+            );
+        }
+        group.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .without_plots()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = memory, algorithms, server_sets
+}
+criterion_main!(benches);
