@@ -10,8 +10,8 @@
 //! randomness. Time comes in as arguments; a tidy test enforces that it
 //! depends on no I/O crate.
 pub mod checksum;
+pub mod idempotency;
 pub mod object;
 pub mod precondition;
 pub mod store;
-pub mod idempotency;
 pub mod sync;
