@@ -1,0 +1,18 @@
+//! Sans-I/O wire formats of Lockwell's S3 API.
+//!
+//! Everything between the bytes a socket delivers and the typed requests the
+//! server acts on, and back: request routing ([`route`]), header parsing
+//! ([`headers`]), XML bodies ([`xml`]), the aws-chunked body decoder
+//! ([`chunked`]) and AWS Signature Version 4 ([`sigv4`]), which the server's
+//! verifier and the client's signer share.
+//!
+//! No I/O and no clocks: every parser is a plain function of bytes or
+//! strings (so each is a fuzz target in one line), none panics on any input,
+//! and each bounds the memory it uses with a named limit. Errors are a
+//! [`ProtoError`]: an AWS error code, its HTTP status, and a message.
+pub mod chunked;
+pub mod error;
+pub mod sigv4;
+pub mod time;
+
+pub use error::{ProtoError, S3ErrorCode};
