@@ -12,6 +12,7 @@ against a peer (LOCKWELL_PEER=moto, see run-against-moto.sh).
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -19,6 +20,7 @@ import hashlib
 import http.client
 import itertools
 import os
+import threading
 import urllib.parse
 import uuid
 import zlib
@@ -443,3 +445,48 @@ def multipart_put(client, bucket: str, key: str, parts: list[bytes], **complete_
         MultipartUpload={"Parts": completed},
         **complete_args,
     )
+
+
+# ---------------------------------------------------------------- races
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What one request of a race got back."""
+
+    status: int
+    code: str
+    result: dict | None
+
+    @classmethod
+    def of(cls, call) -> Outcome:
+        try:
+            result = call()
+        except ClientError as error:
+            return cls(http_status(error), error_code(error), None)
+        return cls(result["ResponseMetadata"]["HTTPStatusCode"], "", result)
+
+
+def run_concurrently(clients: list, action) -> list:
+    """Runs action(client, index) on one thread per client, all released at
+    once by a barrier; returns the results in client order and re-raises the
+    first exception."""
+    barrier = threading.Barrier(len(clients))
+
+    def run(index: int):
+        barrier.wait(timeout=REQUEST_TIMEOUT_S)
+        return action(clients[index], index)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        return list(pool.map(run, range(len(clients))))
+
+
+def race(clients: list, request) -> list[Outcome]:
+    """Sends request(client, index) from every client at once; the outcomes
+    in client order."""
+    return run_concurrently(clients, lambda client, index: Outcome.of(lambda: request(client, index)))
+
+
+#: Outcomes that mean "you lost" for a conditional write: 412, or 409 when
+#: the server reports a conflicting write in flight (SPEC C5).
+LOST_RACE_STATUSES = frozenset({412, 409})
