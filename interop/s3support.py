@@ -289,26 +289,40 @@ def idempotency_key(client, operation: str, key: str):
 
 
 @contextlib.contextmanager
-def aws_chunked_trailer(client, operation: str = "PutObject") -> Iterator[list[dict]]:
+def sent_headers(client, operation: str) -> Iterator[list[dict[str, str]]]:
+    """Collects the headers of every request the client sends for this
+    operation, as the server will see them (after signing), with lowercase
+    names."""
+    sent: list[dict[str, str]] = []
+
+    def record(request, **_):
+        sent.append(
+            {
+                name.lower(): value.decode() if isinstance(value, bytes) else value
+                for name, value in request.headers.items()
+            }
+        )
+
+    with _registered(client, f"before-send.s3.{operation}", record):
+        yield sent
+
+
+@contextlib.contextmanager
+def aws_chunked_trailer(client, operation: str = "PutObject") -> Iterator[list[dict[str, str]]]:
     """Makes botocore send the body as aws-chunked with a trailing checksum
     (STREAMING-UNSIGNED-PAYLOAD-TRAILER), exactly as it does by default over
     TLS. Over plain http botocore puts the checksum in a header instead, so
     the test endpoint would otherwise never see the encoding (SPEC K3).
-    Yields a list that collects the sent headers, to show the encoding was
-    really used."""
-    sent: list[dict] = []
+    Yields the sent headers, to show the encoding was really used."""
 
     def move_checksum_to_trailer(params, **_):
         algorithm = params["context"].get("checksum", {}).get("request_algorithm")
         assert isinstance(algorithm, dict), "botocore chose no request checksum"
         algorithm["in"] = "trailer"
 
-    def record(request, **_):
-        sent.append(dict(request.headers))
-
     with (
         _registered(client, f"before-call.s3.{operation}", move_checksum_to_trailer),
-        _registered(client, f"before-send.s3.{operation}", record),
+        sent_headers(client, operation) as sent,
     ):
         yield sent
 
