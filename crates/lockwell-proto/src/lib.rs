@@ -14,5 +14,6 @@ pub mod chunked;
 pub mod error;
 pub mod sigv4;
 pub mod time;
+pub mod xml;
 
 pub use error::{ProtoError, S3ErrorCode};

@@ -24,7 +24,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{ProtoError, S3ErrorCode};
-use crate::time::{format_amz_date, parse_amz_date, parse_http_date};
+use crate::time::{format_amz_date, from_epoch_ms, parse_amz_date, parse_http_date_ms};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -731,7 +731,8 @@ where
     let request_time = match header_str(request.headers, X_AMZ_DATE) {
         Some(text) => parse_amz_date(text).ok_or(AuthError::MissingDate)?,
         None => header_str(request.headers, DATE.as_str())
-            .and_then(parse_http_date)
+            .and_then(parse_http_date_ms)
+            .map(from_epoch_ms)
             .ok_or(AuthError::MissingDate)?,
     };
     if abs_diff(now, request_time) > Duration::from_secs(MAX_CLOCK_SKEW_S) {

@@ -53,9 +53,10 @@ pub fn format_amz_date(time: SystemTime) -> String {
     )
 }
 
-/// Formats the `YYYY-MM-DDTHH:MM:SS.mmmZ` form S3 uses in XML bodies.
-pub fn format_iso8601_millis(time: SystemTime) -> String {
-    let civil = Civil::from_system_time(time);
+/// Formats the `YYYY-MM-DDTHH:MM:SS.mmmZ` form S3 uses in XML bodies, from
+/// milliseconds since the Unix epoch (lockwell-core's time unit).
+pub fn format_iso8601_ms(epoch_ms: u64) -> String {
+    let civil = Civil::from_system_time(from_epoch_ms(epoch_ms));
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second, civil.millis
@@ -63,22 +64,27 @@ pub fn format_iso8601_millis(time: SystemTime) -> String {
 }
 
 /// Parses an HTTP date (IMF-fixdate, and the obsolete RFC 850 and asctime
-/// forms RFC 9110 obliges recipients to accept); `None` when invalid, which
-/// RFC 9110 says makes the conditional header ignored.
-pub fn parse_http_date(text: &str) -> Option<SystemTime> {
-    httpdate::parse_http_date(text).ok()
+/// forms RFC 9110 obliges recipients to accept) to milliseconds since the
+/// epoch; `None` when invalid, which RFC 9110 says makes a conditional header
+/// ignored.
+pub fn parse_http_date_ms(text: &str) -> Option<u64> {
+    httpdate::parse_http_date(text).ok().map(to_epoch_ms)
 }
 
-/// Formats an IMF-fixdate for `Last-Modified` and `Date`.
-pub fn format_http_date(time: SystemTime) -> String {
-    httpdate::fmt_http_date(time)
+/// Formats an IMF-fixdate for `Last-Modified`; HTTP dates carry whole
+/// seconds, so the milliseconds are dropped.
+pub fn format_http_date_ms(epoch_ms: u64) -> String {
+    httpdate::fmt_http_date(from_epoch_ms(epoch_ms))
 }
 
-/// Truncates to whole seconds: HTTP dates carry no fraction, so comparisons
-/// against `If-Modified-Since` must drop it (RFC 9110 section 13.1.3).
-pub fn truncate_to_seconds(time: SystemTime) -> SystemTime {
+/// Milliseconds since the Unix epoch; times before it are clamped to 0.
+pub fn to_epoch_ms(time: SystemTime) -> u64 {
     let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs())
+    u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub fn from_epoch_ms(epoch_ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(epoch_ms)
 }
 
 fn digits(bytes: &[u8], start: usize, len: usize) -> Option<u64> {
@@ -207,30 +213,41 @@ mod tests {
     #[test]
     fn iso8601_keeps_milliseconds() {
         assert_eq!(
-            format_iso8601_millis(at(1_255_369_830, 7)),
+            format_iso8601_ms(1_255_369_830_007),
             "2009-10-12T17:50:30.007Z"
         );
+        assert_eq!(format_iso8601_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(
-            format_iso8601_millis(UNIX_EPOCH),
-            "1970-01-01T00:00:00.000Z"
+            format_iso8601_ms(951_868_799_999),
+            "2000-02-29T23:59:59.999Z"
         );
     }
 
     #[test]
     fn http_dates_parse_all_three_rfc_9110_forms() {
-        let expected = Some(at(1_369_353_600, 0));
-        assert_eq!(parse_http_date("Fri, 24 May 2013 00:00:00 GMT"), expected);
-        assert_eq!(parse_http_date("Friday, 24-May-13 00:00:00 GMT"), expected);
-        assert_eq!(parse_http_date("Fri May 24 00:00:00 2013"), expected);
-        assert_eq!(parse_http_date("yesterday"), None);
+        let expected = Some(1_369_353_600_000);
         assert_eq!(
-            format_http_date(at(1_369_353_600, 999)),
+            parse_http_date_ms("Fri, 24 May 2013 00:00:00 GMT"),
+            expected
+        );
+        assert_eq!(
+            parse_http_date_ms("Friday, 24-May-13 00:00:00 GMT"),
+            expected
+        );
+        assert_eq!(parse_http_date_ms("Fri May 24 00:00:00 2013"), expected);
+        assert_eq!(parse_http_date_ms("yesterday"), None);
+        assert_eq!(
+            format_http_date_ms(1_369_353_600_999),
             "Fri, 24 May 2013 00:00:00 GMT"
         );
     }
 
     #[test]
-    fn truncation_drops_the_subsecond_part() {
-        assert_eq!(truncate_to_seconds(at(10, 999)), at(10, 0));
+    fn epoch_ms_round_trips_and_clamps_before_the_epoch() {
+        assert_eq!(
+            to_epoch_ms(from_epoch_ms(1_369_353_600_123)),
+            1_369_353_600_123
+        );
+        assert_eq!(to_epoch_ms(UNIX_EPOCH - Duration::from_secs(1)), 0);
     }
 }
