@@ -15,3 +15,8 @@ pub mod object;
 pub mod precondition;
 pub mod store;
 pub mod sync;
+
+pub use idempotency::{ClaimOutcome, ClaimTicket, Fingerprint, IdempotencyScope};
+pub use object::{BucketName, ETag, NewObject, ObjectKey, ObjectPath, ObjectVersion};
+pub use precondition::{Condition, Rejected, Rule};
+pub use store::{CommitError, CommitRecord, Committed, Journal, NoJournal, Store, StoreConfig};
