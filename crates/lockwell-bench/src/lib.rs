@@ -82,3 +82,91 @@ pub fn pseudo_random_bytes(len_bytes: usize, seed: u64) -> Vec<u8> {
     bytes.truncate(len_bytes);
     black_box(bytes)
 }
+
+/// Median and range of repeated throughput measurements. Medians resist
+/// the noise of a shared machine; the range shows how much noise there was.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Spread {
+    /// Middle value (mean of the two middle values for an even count).
+    pub median: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `samples`; `None` when there are none or one is NaN.
+    #[must_use]
+    pub fn of(samples: &[f64]) -> Option<Self> {
+        if samples.is_empty() || samples.iter().any(|sample| sample.is_nan()) {
+            return None;
+        }
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let middle = sorted.len() / 2;
+        let median = if sorted.len().is_multiple_of(2) {
+            f64::midpoint(sorted[middle - 1], sorted[middle])
+        } else {
+            sorted[middle]
+        };
+        Some(Self {
+            median,
+            min: sorted[0],
+            max: sorted[sorted.len() - 1],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_takes_the_middle_of_odd_and_even_counts() {
+        let spread = |median, min, max| Some(Spread { median, min, max });
+        let cases: &[(&[f64], Option<Spread>)] = &[
+            (&[], None),
+            (&[1.0, f64::NAN], None),
+            (&[2.0], spread(2.0, 2.0, 2.0)),
+            (&[3.0, 1.0, 2.0], spread(2.0, 1.0, 3.0)),
+            (&[4.0, 1.0, 3.0, 2.0], spread(2.5, 1.0, 4.0)),
+        ];
+        for (samples, expected) in cases {
+            assert_eq!(Spread::of(samples), *expected, "{samples:?}");
+        }
+    }
+
+    #[test]
+    fn memory_read_sum_reads_every_byte_including_the_tail() {
+        let bytes: Vec<u8> = (1..=11).collect();
+        let whole_word = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
+        assert_eq!(memory_read_sum(&bytes), whole_word + 9 + 10 + 11);
+        assert_eq!(memory_read_sum(&[]), 0);
+    }
+
+    #[test]
+    fn two_threads_compute_the_same_digests_as_one_pass() {
+        let bytes = pseudo_random_bytes(100_000, 7);
+        for set in SERVER_CHECKSUM_SETS {
+            let mut one_pass = MultiHasher::new(&set);
+            one_pass.update(&bytes);
+            assert_eq!(
+                digest_split_across_two_threads(&set, &bytes),
+                one_pass.finalize(),
+                "{}",
+                set_name(&set)
+            );
+        }
+    }
+
+    #[test]
+    fn pseudo_random_bytes_are_deterministic_and_of_the_asked_length() {
+        for len_bytes in [0, 1, 7, 8, 9, 4096] {
+            let bytes = pseudo_random_bytes(len_bytes, 5);
+            assert_eq!(bytes.len(), len_bytes);
+            assert_eq!(bytes, pseudo_random_bytes(len_bytes, 5));
+        }
+        assert_ne!(pseudo_random_bytes(64, 5), pseudo_random_bytes(64, 6));
+    }
+}

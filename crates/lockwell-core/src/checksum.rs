@@ -119,7 +119,9 @@ impl ChecksumAlgorithm {
         }
     }
 
-    /// The `crc-fast` parameters of a CRC algorithm.
+    /// The `crc-fast` parameters of a CRC algorithm. Only its combine
+    /// function is used for all three: combining is arithmetic on the CRC
+    /// values, whichever crate computed them.
     const fn crc_fast_algorithm(self) -> Option<crc_fast::CrcAlgorithm> {
         match self {
             Self::Crc32 => Some(crc_fast::CrcAlgorithm::Crc32IsoHdlc),
@@ -420,13 +422,14 @@ impl FromIterator<Digest> for Digests {
     }
 }
 
-/// The running state of one algorithm.
+/// The running state of one algorithm, in the crate measured fastest for
+/// it (see the [`ChecksumAlgorithm`] variants).
 #[derive(Clone)]
 enum Engine {
-    Crc {
-        algorithm: ChecksumAlgorithm,
-        state: crc_fast::Digest,
-    },
+    Crc32(crc32fast::Hasher),
+    /// The CRC register so far; `crc32c` appends to it.
+    Crc32c(u32),
+    Crc64Nvme(crc_fast::Digest),
     Sha1(sha1::Sha1),
     Sha256(sha2::Sha256),
     Md5(md5::Md5),
@@ -435,14 +438,10 @@ enum Engine {
 impl Engine {
     fn new(algorithm: ChecksumAlgorithm) -> Self {
         match algorithm {
-            ChecksumAlgorithm::Crc32 | ChecksumAlgorithm::Crc32c | ChecksumAlgorithm::Crc64Nvme => {
-                let crc = algorithm
-                    .crc_fast_algorithm()
-                    .expect("CRC algorithms have crc-fast parameters");
-                Self::Crc {
-                    algorithm,
-                    state: crc_fast::Digest::new(crc),
-                }
+            ChecksumAlgorithm::Crc32 => Self::Crc32(crc32fast::Hasher::new()),
+            ChecksumAlgorithm::Crc32c => Self::Crc32c(0),
+            ChecksumAlgorithm::Crc64Nvme => {
+                Self::Crc64Nvme(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme))
             }
             ChecksumAlgorithm::Sha1 => Self::Sha1(sha1::Sha1::new()),
             ChecksumAlgorithm::Sha256 => Self::Sha256(sha2::Sha256::new()),
@@ -452,7 +451,9 @@ impl Engine {
 
     fn update(&mut self, bytes: &[u8]) {
         match self {
-            Self::Crc { state, .. } => state.update(bytes),
+            Self::Crc32(state) => state.update(bytes),
+            Self::Crc32c(crc) => *crc = crc32c::crc32c_append(*crc, bytes),
+            Self::Crc64Nvme(state) => state.update(bytes),
             Self::Sha1(state) => state.update(bytes),
             Self::Sha256(state) => state.update(bytes),
             Self::Md5(state) => state.update(bytes),
@@ -461,7 +462,13 @@ impl Engine {
 
     fn finalize(self) -> Digest {
         match self {
-            Self::Crc { algorithm, state } => Digest::from_crc(algorithm, state.finalize()),
+            Self::Crc32(state) => {
+                Digest::from_crc(ChecksumAlgorithm::Crc32, u64::from(state.finalize()))
+            }
+            Self::Crc32c(crc) => Digest::from_crc(ChecksumAlgorithm::Crc32c, u64::from(crc)),
+            Self::Crc64Nvme(state) => {
+                Digest::from_crc(ChecksumAlgorithm::Crc64Nvme, state.finalize())
+            }
             Self::Sha1(state) => Digest::from_raw(ChecksumAlgorithm::Sha1, &state.finalize()),
             Self::Sha256(state) => Digest::from_raw(ChecksumAlgorithm::Sha256, &state.finalize()),
             Self::Md5(state) => Digest::from_raw(ChecksumAlgorithm::Md5, &state.finalize()),
@@ -651,90 +658,461 @@ pub fn multipart_checksum(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use proptest::prelude::*;
 
-    /// Published check values: the "123456789" check of the CRC catalogue,
-    /// FIPS 180 examples for SHA, the RFC 1321 suite for MD5.
-    const KNOWN_ANSWERS: &[(ChecksumAlgorithm, &[u8], &str)] = &[
-        (ChecksumAlgorithm::Crc32, b"123456789", "cbf43926"),
-        (ChecksumAlgorithm::Crc32c, b"123456789", "e3069283"),
+    use super::*;
+    use ChecksumAlgorithm::{Crc32, Crc32c, Crc64Nvme, Md5, Sha1, Sha256};
+
+    /// Published check values: the "123456789" check of the CRC catalogue
+    /// (reveng), the FIPS 180 "abc" and 448-bit examples for SHA, the RFC
+    /// 1321 test suite for MD5.
+    const PUBLISHED_CHECK_VALUES: &[(ChecksumAlgorithm, &[u8], &str)] = &[
+        (Crc32, b"123456789", "cbf43926"),
+        (Crc32c, b"123456789", "e3069283"),
+        (Crc64Nvme, b"123456789", "ae8b14860a799888"),
+        (Sha1, b"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"),
         (
-            ChecksumAlgorithm::Crc64Nvme,
-            b"123456789",
-            "ae8b14860a799888",
-        ),
-        (
-            ChecksumAlgorithm::Sha1,
-            b"abc",
-            "a9993e364706816aba3e25717850c26c9cd0d89d",
-        ),
-        (
-            ChecksumAlgorithm::Sha1,
+            Sha1,
             b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
             "84983e441c3bd26ebaae4aa1f95129e5e54670f1",
         ),
         (
-            ChecksumAlgorithm::Sha256,
+            Sha256,
             b"abc",
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
         ),
         (
-            ChecksumAlgorithm::Sha256,
+            Sha256,
             b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
         ),
+        (Md5, b"", "d41d8cd98f00b204e9800998ecf8427e"),
+        (Md5, b"a", "0cc175b9c0f1b6a831c399e269772661"),
+        (Md5, b"abc", "900150983cd24fb0d6963f7d28e17f72"),
+        (Md5, b"message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
         (
-            ChecksumAlgorithm::Md5,
-            b"",
-            "d41d8cd98f00b204e9800998ecf8427e",
-        ),
-        (
-            ChecksumAlgorithm::Md5,
-            b"a",
-            "0cc175b9c0f1b6a831c399e269772661",
-        ),
-        (
-            ChecksumAlgorithm::Md5,
-            b"abc",
-            "900150983cd24fb0d6963f7d28e17f72",
-        ),
-        (
-            ChecksumAlgorithm::Md5,
-            b"message digest",
-            "f96b697d7cb7938d525a2f31aaf161d0",
-        ),
-        (
-            ChecksumAlgorithm::Md5,
+            Md5,
             b"abcdefghijklmnopqrstuvwxyz",
             "c3fcd3d76192e4007dfb496cca67e13b",
         ),
         (
-            ChecksumAlgorithm::Md5,
+            Md5,
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
             "d174ab98d277d9f5a5611c2c9f419d9f",
         ),
         (
-            ChecksumAlgorithm::Md5,
+            Md5,
             b"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
             "57edf4a22be3c955ac49da2e2107b67a",
         ),
     ];
 
+    /// `x-amz-checksum-*` header values the AWS SDKs send and expect, from
+    /// the flexible-checksums tests of aws-sdk-js-v3 (the same "Hello world"
+    /// values appear in the Smithy protocol tests used by the Java, Kotlin
+    /// and Python SDKs), plus the `Content-MD5` of the same bodies.
+    const AWS_SDK_HEADER_VALUES: &[(ChecksumAlgorithm, &[u8], &str)] = &[
+        (Crc32, b"", "AAAAAA=="),
+        (Crc32, b"abc", "NSRBwg=="),
+        (Crc32, b"Hello world", "i9aeUg=="),
+        (Crc32c, b"", "AAAAAA=="),
+        (Crc32c, b"abc", "Nks/tw=="),
+        (Crc32c, b"Hello world", "crUfeA=="),
+        (Crc64Nvme, b"", "AAAAAAAAAAA="),
+        (Crc64Nvme, b"abc", "BeXKuz/B+us="),
+        (Crc64Nvme, b"Hello world", "OOJZ0D8xKts="),
+        (Sha1, b"", "2jmj7l5rSw0yVb/vlWAYkK/YBwk="),
+        (Sha1, b"abc", "qZk+NkcGgWq6PiVxeFDCbJzQ2J0="),
+        (Sha1, b"Hello world", "e1AsOh9IyGCa4hLN+2Od7jlnP14="),
+        (Sha256, b"", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+        (
+            Sha256,
+            b"abc",
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=",
+        ),
+        (
+            Sha256,
+            b"Hello world",
+            "ZOyIygCyaOW6GjVnihtTFtIS9PNmskdyMlNKiuyjfzw=",
+        ),
+        (Md5, b"", "1B2M2Y8AsgTpgAmY7PhCfg=="),
+        (Md5, b"Hello world", "PiWWCnnbxptnTNTsZ6csYg=="),
+    ];
+
+    fn assert_every_algorithm_covered(table: &[(ChecksumAlgorithm, &[u8], &str)]) {
+        for algorithm in ChecksumAlgorithm::ALL {
+            assert!(
+                table.iter().any(|&(covered, ..)| covered == algorithm),
+                "{algorithm} has no vector"
+            );
+        }
+    }
+
     #[test]
     fn k1_every_algorithm_matches_published_check_values() {
-        for &(algorithm, input, expected_hex) in KNOWN_ANSWERS {
+        assert_every_algorithm_covered(PUBLISHED_CHECK_VALUES);
+        for &(algorithm, input, expected_hex) in PUBLISHED_CHECK_VALUES {
             assert_eq!(
                 digest(algorithm, input).to_hex(),
                 expected_hex,
                 "{algorithm}"
             );
         }
-        for algorithm in ChecksumAlgorithm::ALL {
-            assert!(
-                KNOWN_ANSWERS
+    }
+
+    #[test]
+    fn k1_every_algorithm_matches_aws_sdk_header_values() {
+        assert_every_algorithm_covered(AWS_SDK_HEADER_VALUES);
+        for &(algorithm, input, expected_base64) in AWS_SDK_HEADER_VALUES {
+            let computed = digest(algorithm, input);
+            assert_eq!(
+                computed.to_base64(),
+                expected_base64,
+                "{algorithm} {input:?}"
+            );
+            assert_eq!(
+                Digest::from_base64(algorithm, expected_base64),
+                Ok(computed),
+                "{algorithm} {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn k1_algorithm_names_headers_and_lengths() {
+        let expected = [
+            (Crc32, "crc32", Some("x-amz-checksum-crc32"), 4),
+            (Crc32c, "crc32c", Some("x-amz-checksum-crc32c"), 4),
+            (Crc64Nvme, "crc64nvme", Some("x-amz-checksum-crc64nvme"), 8),
+            (Sha1, "sha1", Some("x-amz-checksum-sha1"), 20),
+            (Sha256, "sha256", Some("x-amz-checksum-sha256"), 32),
+            (Md5, "md5", None, 16),
+        ];
+        assert_eq!(
+            expected.map(|(algorithm, ..)| algorithm),
+            ChecksumAlgorithm::ALL
+        );
+        for (algorithm, name, header, len_bytes) in expected {
+            assert_eq!(algorithm.name(), name);
+            assert_eq!(algorithm.to_string(), name);
+            assert_eq!(algorithm.s3_header_name(), header);
+            assert_eq!(algorithm.digest_len_bytes(), len_bytes);
+            assert!(len_bytes <= MAX_DIGEST_LEN_BYTES);
+        }
+        let mut sorted = ChecksumAlgorithm::ALL;
+        sorted.sort();
+        assert_eq!(sorted, ChecksumAlgorithm::ALL, "ALL is in Ord order");
+    }
+
+    #[test]
+    fn b1_algorithm_names_parse_case_insensitively_and_unknown_ones_are_named() {
+        let cases: &[(&str, Result<ChecksumAlgorithm, &str>)] = &[
+            ("crc32", Ok(Crc32)),
+            ("CRC32C", Ok(Crc32c)),
+            ("Crc64Nvme", Ok(Crc64Nvme)),
+            ("SHA1", Ok(Sha1)),
+            ("sha256", Ok(Sha256)),
+            ("MD5", Ok(Md5)),
+            ("sha-256", Err("sha-256")),
+            ("crc64", Err("crc64")),
+            ("", Err("")),
+            (" crc32", Err(" crc32")),
+        ];
+        for &(text, expected) in cases {
+            let parsed = text.parse::<ChecksumAlgorithm>();
+            match expected {
+                Ok(algorithm) => assert_eq!(parsed, Ok(algorithm), "{text:?}"),
+                Err(name) => {
+                    let error = parsed.expect_err(text);
+                    assert_eq!(error.name, name);
+                    assert!(error.to_string().contains(&format!("{name:?}")), "{error}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn b1_base64_digests_are_rejected_with_the_reason() {
+        let too_long = "A".repeat(MAX_DIGEST_BASE64_LEN_CHARS + 1);
+        let longest_decoded = "A".repeat(MAX_DIGEST_BASE64_LEN_CHARS);
+        let cases: &[(ChecksumAlgorithm, &str, &str)] = &[
+            (Crc32, "i9aeUg==", "ok"),
+            (Crc32, "i9aeUg", "invalid base64"),
+            (Crc32, "i9ae Ug==", "invalid base64"),
+            (Crc32, "i9ae-g==", "invalid base64"),
+            (Crc32, "", "wrong length 0"),
+            (Crc32, "OOJZ0D8xKts=", "wrong length 8"),
+            (Crc64Nvme, "i9aeUg==", "wrong length 4"),
+            (Sha256, "e1AsOh9IyGCa4hLN+2Od7jlnP14=", "wrong length 20"),
+            (Sha256, &longest_decoded, "wrong length 48"),
+            (Sha256, &too_long, "too long"),
+        ];
+        for &(algorithm, text, expected) in cases {
+            let outcome = match Digest::from_base64(algorithm, text) {
+                Ok(_) => "ok".to_owned(),
+                Err(DigestParseError::InvalidBase64 { .. }) => "invalid base64".to_owned(),
+                Err(DigestParseError::WrongLength {
+                    len_bytes,
+                    expected_len_bytes,
+                    ..
+                }) => {
+                    assert_eq!(expected_len_bytes, algorithm.digest_len_bytes());
+                    format!("wrong length {len_bytes}")
+                }
+                Err(DigestParseError::TooLong {
+                    len_chars,
+                    expected_len_chars,
+                    ..
+                }) => {
+                    assert_eq!((len_chars, expected_len_chars), (text.len(), 44));
+                    "too long".to_owned()
+                }
+            };
+            assert_eq!(outcome, expected, "{algorithm} {text:?}");
+        }
+    }
+
+    #[test]
+    fn b1_digest_errors_name_the_algorithm_and_the_lengths() {
+        let wrong_length = Digest::from_base64(Sha256, "i9aeUg==").expect_err("4 bytes");
+        assert_eq!(
+            wrong_length.to_string(),
+            "sha256 checksum decodes to 4 bytes; a sha256 digest has 32"
+        );
+        let bad_base64 = Digest::from_base64(Crc32c, "%%%%").expect_err("not base64");
+        assert!(
+            bad_base64
+                .to_string()
+                .starts_with("crc32c checksum is not valid base64")
+        );
+    }
+
+    #[test]
+    fn k2_verify_accepts_matching_digests_and_names_the_first_mismatch() {
+        let body = b"Hello world";
+        let mut hasher = MultiHasher::new(&[Md5, Crc32c, Sha256]);
+        hasher.update(body);
+        let computed = hasher.finalize();
+        let supplied = |pairs: &[(ChecksumAlgorithm, &str)]| -> Digests {
+            pairs
+                .iter()
+                .map(|&(algorithm, text)| Digest::from_base64(algorithm, text).expect("valid"))
+                .collect()
+        };
+        let correct_crc32c = (Crc32c, "crUfeA==");
+        let wrong_crc32c = (Crc32c, "AAAAAA==");
+        let correct_sha256 = (Sha256, "ZOyIygCyaOW6GjVnihtTFtIS9PNmskdyMlNKiuyjfzw=");
+        let uncomputed_sha1 = (Sha1, "e1AsOh9IyGCa4hLN+2Od7jlnP14=");
+
+        assert_eq!(computed.verify(&Digests::default()), Ok(()));
+        assert_eq!(
+            computed.verify(&supplied(&[correct_crc32c, correct_sha256])),
+            Ok(())
+        );
+        assert_eq!(
+            computed.verify(&supplied(&[correct_sha256, wrong_crc32c])),
+            Err(DigestMismatch::Differs {
+                expected: supplied(&[wrong_crc32c])
                     .iter()
-                    .any(|&(covered, ..)| covered == algorithm),
-                "{algorithm} has no known-answer vector"
+                    .copied()
+                    .next()
+                    .expect("one"),
+                computed: *computed.get(Crc32c).expect("computed"),
+            })
+        );
+        let not_computed = computed
+            .verify(&supplied(&[correct_crc32c, uncomputed_sha1]))
+            .expect_err("sha1 was not computed");
+        assert!(
+            matches!(not_computed, DigestMismatch::NotComputed { expected } if expected.algorithm() == Sha1)
+        );
+    }
+
+    #[test]
+    fn multihasher_computes_each_distinct_algorithm_once_in_algorithm_order() {
+        let mut hasher = MultiHasher::new(&[Sha256, Crc32, Sha256, Md5]);
+        hasher.update(b"Hello ");
+        hasher.update(b"world");
+        let digests = hasher.finalize();
+        let algorithms: Vec<ChecksumAlgorithm> = digests.iter().map(Digest::algorithm).collect();
+        assert_eq!(algorithms, [Crc32, Sha256, Md5]);
+        assert_eq!(digests.len(), 3);
+        for digest in digests.iter() {
+            assert_eq!(*digest, super::digest(digest.algorithm(), b"Hello world"));
+        }
+        assert!(MultiHasher::new(&[]).finalize().is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn k1_multihasher_over_any_chunking_equals_one_shot_digests(
+            body in proptest::collection::vec(any::<u8>(), 0..3000),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let mut boundaries: Vec<usize> = cuts.iter().map(|cut| cut.index(body.len() + 1)).collect();
+            boundaries.push(0);
+            boundaries.push(body.len());
+            boundaries.sort_unstable();
+            let mut hasher = MultiHasher::new(&ChecksumAlgorithm::ALL);
+            for window in boundaries.windows(2) {
+                hasher.update(&body[window[0]..window[1]]);
+            }
+            let expected: Digests = ChecksumAlgorithm::ALL
+                .into_iter()
+                .map(|algorithm| digest(algorithm, &body))
+                .collect();
+            prop_assert_eq!(hasher.finalize(), expected);
+        }
+
+        #[test]
+        fn k5_full_object_crc_of_parts_equals_crc_of_the_whole_object(
+            parts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 1..6),
+        ) {
+            let whole: Vec<u8> = parts.concat();
+            for algorithm in [Crc32, Crc32c, Crc64Nvme] {
+                let part_checksums: Vec<PartChecksum> = parts
+                    .iter()
+                    .map(|part| PartChecksum {
+                        digest: digest(algorithm, part),
+                        len_bytes: part.len() as u64,
+                    })
+                    .collect();
+                let combined = multipart_checksum(algorithm, &part_checksums);
+                prop_assert_eq!(
+                    combined,
+                    Ok(MultipartChecksum::FullObject(digest(algorithm, &whole)))
+                );
+            }
+        }
+
+        #[test]
+        fn k5_composite_sha_is_the_digest_of_the_concatenated_part_digests(
+            parts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 1..6),
+        ) {
+            for algorithm in [Sha1, Sha256] {
+                let part_digests: Vec<Digest> = parts.iter().map(|part| digest(algorithm, part)).collect();
+                let concatenated: Vec<u8> =
+                    part_digests.iter().flat_map(|part| part.as_bytes().to_vec()).collect();
+                let part_checksums: Vec<PartChecksum> = parts
+                    .iter()
+                    .zip(&part_digests)
+                    .map(|(part, digest)| PartChecksum { digest: *digest, len_bytes: part.len() as u64 })
+                    .collect();
+                let composite = multipart_checksum(algorithm, &part_checksums).expect("combines");
+                let expected_digest = digest(algorithm, &concatenated);
+                prop_assert_eq!(composite, MultipartChecksum::Composite {
+                    digest: expected_digest,
+                    part_count: parts.len(),
+                });
+                prop_assert_eq!(
+                    composite.to_s3_value(),
+                    format!("{}-{}", expected_digest.to_base64(), parts.len())
+                );
+            }
+        }
+    }
+
+    /// A third-party CRC-64/NVME combination vector (quilt's S3 hash
+    /// lambda): CRC("test1") + CRC("test2") combine into CRC("test1test2").
+    #[test]
+    fn k5_crc64nvme_combination_matches_a_published_vector() {
+        let part = |hex: &str, len_bytes| PartChecksum {
+            digest: Digest::from_raw(Crc64Nvme, &hex::decode(hex).expect("hex")),
+            len_bytes,
+        };
+        let combined = multipart_checksum(
+            Crc64Nvme,
+            &[part("7585d198a2d5b287", 5), part("f436c0c0f28b290c", 5)],
+        )
+        .expect("combines");
+        assert_eq!(combined.checksum_type(), MultipartChecksumType::FullObject);
+        assert_eq!(
+            combined,
+            MultipartChecksum::FullObject(digest(Crc64Nvme, b"test1test2"))
+        );
+        assert_eq!(
+            digest(Crc64Nvme, b"test1test2").to_hex(),
+            "215f4b83b86262f3"
+        );
+        assert_eq!(
+            combined.to_s3_value(),
+            digest(Crc64Nvme, b"test1test2").to_base64()
+        );
+    }
+
+    #[test]
+    fn k5_multipart_rule_per_algorithm() {
+        let expected = [
+            (Crc32, Some("FULL_OBJECT")),
+            (Crc32c, Some("FULL_OBJECT")),
+            (Crc64Nvme, Some("FULL_OBJECT")),
+            (Sha1, Some("COMPOSITE")),
+            (Sha256, Some("COMPOSITE")),
+            (Md5, None),
+        ];
+        for (algorithm, s3_name) in expected {
+            assert_eq!(
+                algorithm
+                    .multipart_checksum_type()
+                    .map(MultipartChecksumType::s3_name),
+                s3_name,
+                "{algorithm}"
+            );
+        }
+    }
+
+    #[test]
+    fn k5_multipart_checksum_rejects_bad_part_lists() {
+        let crc32_part = PartChecksum {
+            digest: digest(Crc32, b"part"),
+            len_bytes: 4,
+        };
+        let sha256_part = PartChecksum {
+            digest: digest(Sha256, b"part"),
+            len_bytes: 4,
+        };
+        assert_eq!(
+            multipart_checksum(Crc32, &[]),
+            Err(MultipartChecksumError::NoParts)
+        );
+        assert_eq!(
+            multipart_checksum(Md5, &[crc32_part]),
+            Err(MultipartChecksumError::NoMultipartRule { algorithm: Md5 })
+        );
+        assert_eq!(
+            multipart_checksum(Crc32, &[crc32_part, crc32_part, sha256_part]),
+            Err(MultipartChecksumError::PartAlgorithmMismatch {
+                part_number: 3,
+                expected: Crc32,
+                found: Sha256,
+            })
+        );
+    }
+
+    #[test]
+    fn k5_multipart_checksum_takes_up_to_the_part_limit() {
+        for (algorithm, part) in [(Crc32c, &b"p"[..]), (Sha256, &b"p"[..])] {
+            let part_checksum = PartChecksum {
+                digest: digest(algorithm, part),
+                len_bytes: part.len() as u64,
+            };
+            let at_limit = vec![part_checksum; MAX_MULTIPART_PARTS];
+            let combined = multipart_checksum(algorithm, &at_limit).expect("at the limit");
+            if algorithm == Crc32c {
+                let whole = part.repeat(MAX_MULTIPART_PARTS);
+                assert_eq!(
+                    combined,
+                    MultipartChecksum::FullObject(digest(algorithm, &whole))
+                );
+            } else {
+                assert!(combined.to_s3_value().ends_with("-10000"));
+            }
+            let over_limit = vec![part_checksum; MAX_MULTIPART_PARTS + 1];
+            assert_eq!(
+                multipart_checksum(algorithm, &over_limit),
+                Err(MultipartChecksumError::TooManyParts {
+                    part_count: MAX_MULTIPART_PARTS + 1
+                })
             );
         }
     }
