@@ -12,6 +12,7 @@
 //! [`ProtoError`]: an AWS error code, its HTTP status, and a message.
 pub mod chunked;
 pub mod error;
+pub mod headers;
 pub mod route;
 pub mod sigv4;
 pub mod time;
