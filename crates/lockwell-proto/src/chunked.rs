@@ -679,6 +679,57 @@ mod tests {
         }
     }
 
+    /// End to end: the documented request verifies (its signature is the
+    /// seed), and the decoder it calls for checks the documented chunks.
+    #[test]
+    fn a1_k3_the_documented_streaming_request_verifies_and_decodes() {
+        use http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+        use crate::sigv4::{SignedRequest, verify};
+        use crate::time::parse_amz_date;
+
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,\
+             SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;\
+             x-amz-decoded-content-length;x-amz-storage-class,Signature={AWS_SIGNED_SEED}"
+        );
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("host", "s3.amazonaws.com"),
+            ("x-amz-date", "20130524T000000Z"),
+            ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+            ("authorization", authorization.as_str()),
+            ("x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", "66560"),
+            ("content-length", "66824"),
+        ] {
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let request = SignedRequest {
+            method: &Method::PUT,
+            path: "/examplebucket/chunkObject.txt",
+            query: None,
+            headers: &headers,
+        };
+        let secret = |_: &str| Some(SecretKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+        let now = parse_amz_date("20130524T000000Z").unwrap();
+        let verified = verify(&request, "us-east-1", secret, now).unwrap();
+        assert_eq!(verified.streaming, example_context(AWS_SIGNED_SEED));
+        let decoder = ChunkedDecoder::for_request(&verified, None, 66_560).unwrap();
+        let body = aws_signed_example(AWS_SIGNED_CHUNKS, "");
+        let (payload, outcome) = decode_in_pieces(decoder, &body, 4096);
+        assert_eq!(payload.len(), 66_560);
+        assert!(outcome.is_ok());
+        assert!(
+            ChunkedDecoder::for_request(&verified, Some(ChecksumAlgorithm::Crc32), 66_560).is_err(),
+            "a trailer needs the -TRAILER variant"
+        );
+    }
+
     #[test]
     fn k3_decodes_the_aws_signed_trailer_example() {
         let body = aws_signed_example(AWS_TRAILER_CHUNKS, AWS_TRAILER);

@@ -7,9 +7,20 @@
 //! verifier and the client's signer share.
 //!
 //! No I/O and no clocks: every parser is a plain function of bytes or
-//! strings (so each is a fuzz target in one line), none panics on any input,
-//! and each bounds the memory it uses with a named limit. Errors are a
-//! [`ProtoError`]: an AWS error code, its HTTP status, and a message.
+//! strings, none panics on any input, and each bounds the memory it uses
+//! with a named limit. Errors are a [`ProtoError`]: an AWS error code, its
+//! HTTP status, and a message.
+//!
+//! The parsers a fuzz target drives, one call each:
+//! - [`route::Router::route`] (method, host, path, query);
+//! - [`headers::parse_range`], [`headers::parse_copy_source`],
+//!   [`headers::parse_copy_source_range`], [`headers::parse_content_md5`],
+//!   and the `HeaderMap` functions of [`headers`];
+//! - [`xml::parse_delete`], [`xml::parse_complete_multipart_upload`],
+//!   [`xml::parse_create_bucket_configuration`];
+//! - [`chunked::ChunkedDecoder::decode`] fed arbitrary bytes;
+//! - [`sigv4::verify`] with arbitrary headers and query;
+//! - [`sigv4::ContentSha256::parse`], [`time::parse_amz_date`].
 pub mod chunked;
 pub mod error;
 pub mod headers;

@@ -1618,6 +1618,37 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever key, query and metadata a client signs, the server's
+        /// canonicalisation of what arrives agrees with the signer's.
+        #[test]
+        fn a1_sign_then_verify_round_trips(
+            key in "\\PC{1,40}",
+            prefix in "\\PC{0,20}",
+            meta in "[ -~]{0,40}",
+        ) {
+            let credentials = example_credentials();
+            let params = SigningParams { credentials: &credentials, region: "us-east-1", time: example_time() };
+            let path = format!("/bucket/{}", utf8_percent_encode(&key, URI_PATH));
+            let query = format!("prefix={}&list-type=2", utf8_percent_encode(&prefix, URI_UNRESERVED));
+            let mut map = headers(&[("host", "localhost:9000"), ("x-amz-meta-note", &meta)]);
+            sign(&Method::GET, &path, Some(&query), &mut map, &ContentSha256::Unsigned, &params).unwrap();
+            let request = SignedRequest { method: &Method::GET, path: &path, query: Some(&query), headers: &map };
+            proptest::prop_assert!(verify(&request, "us-east-1", lookup, example_time()).is_ok());
+        }
+
+        /// Hostile Authorization headers and queries never panic.
+        #[test]
+        fn verify_never_panics(authorization in "[ -~]{0,200}", query in "[ -~]{0,200}") {
+            let mut map = headers(&[("host", "h"), ("x-amz-date", "20130524T000000Z")]);
+            if let Ok(value) = HeaderValue::from_str(&authorization) {
+                map.insert(AUTHORIZATION, value);
+            }
+            let request = SignedRequest { method: &Method::GET, path: "/b/k", query: Some(&query), headers: &map };
+            let _ = verify(&request, "us-east-1", lookup, example_time());
+        }
+    }
+
     #[test]
     fn secrets_never_appear_in_debug_output() {
         let credentials = example_credentials();
