@@ -159,7 +159,7 @@ MULTIPART_CHECKSUM_RULES = [
 ]
 
 
-@pytest.mark.peer_deviation(moto="UploadPart returns no part checksum")
+@pytest.mark.peer_deviation(moto="CompleteMultipartUpload returns no object checksum")
 @pytest.mark.parametrize(
     "algorithm,checksum_type,expected",
     MULTIPART_CHECKSUM_RULES,
@@ -199,7 +199,7 @@ def test_k5_upload_part_with_wrong_checksum_is_400_bad_digest(s3, bucket):
     assert parts == [], "the part with the wrong checksum was kept"
 
 
-@pytest.mark.peer_deviation(moto="UploadPart returns no part checksum")
+@pytest.mark.peer_deviation(moto="CompleteMultipartUpload does not verify the full-object checksum it is given")
 def test_k5_complete_with_wrong_full_object_checksum_is_400_bad_digest_and_stores_nothing(s3, bucket):
     upload_id, completed = upload_parts(
         s3, bucket, "k", MULTIPART_PARTS, ChecksumAlgorithm="CRC64NVME", ChecksumType="FULL_OBJECT"
