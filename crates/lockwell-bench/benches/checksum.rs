@@ -11,8 +11,8 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 use lockwell_bench::{
-    SERVER_CHECKSUM_SETS, digest_split_across_two_threads, memory_read_sum, pseudo_random_bytes,
-    set_name,
+    CopyBuffers, SERVER_CHECKSUM_SETS, digest_split_across_two_threads, memory_read_sum,
+    pseudo_random_bytes, set_name,
 };
 use lockwell_core::checksum::{ChecksumAlgorithm, MultiHasher};
 use sha1::Digest as _;
@@ -26,6 +26,11 @@ const BUFFER_LENS_BYTES: [usize; 4] = [4 * KIB, 64 * KIB, MIB, 16 * MIB];
 
 /// From this size on, one iteration takes milliseconds: fewer samples.
 const LARGE_BUFFER_LEN_BYTES: usize = 16 * MIB;
+
+/// Copy benchmarks, by the distance of destination after source modulo the
+/// page: half a page apart is the physical limit; 16 bytes apart shows the
+/// `rep movsb` cliff that `CopyBuffers` documents.
+const COPY_PLACEMENTS: [(&str, usize); 2] = [("memcpy", 2048), ("memcpy-16b-past-source", 16)];
 
 /// One way to compute a checksum over a buffer; returns something derived
 /// from the digest so that the work cannot be optimised away.
@@ -138,7 +143,6 @@ fn memory(c: &mut Criterion) {
     for len_bytes in BUFFER_LENS_BYTES {
         configure_for(&mut group, len_bytes);
         let source = pseudo_random_bytes(len_bytes, 1);
-        let mut destination = vec![0_u8; len_bytes];
         group.bench_with_input(
             BenchmarkId::new("read", len_bytes),
             &source,
@@ -146,16 +150,15 @@ fn memory(c: &mut Criterion) {
                 bench.iter(|| memory_read_sum(black_box(source)));
             },
         );
-        group.bench_with_input(
-            BenchmarkId::new("memcpy", len_bytes),
-            &source,
-            |bench, source| {
+        for (name, page_offset_distance_bytes) in COPY_PLACEMENTS {
+            let mut buffers = CopyBuffers::new(len_bytes, page_offset_distance_bytes);
+            group.bench_function(BenchmarkId::new(name, len_bytes), |bench| {
                 bench.iter(|| {
-                    destination.copy_from_slice(black_box(source));
-                    black_box(&destination);
+                    buffers.copy();
+                    black_box(buffers.destination());
                 });
-            },
-        );
+            });
+        }
     }
     group.finish();
 }
