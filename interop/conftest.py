@@ -3,10 +3,19 @@ clients, and a uniquely named bucket per test that is emptied and deleted
 afterwards.
 
 Peer deviations: a test that a known peer fails on purpose carries
-`@peer_deviation(moto="what moto does instead")`. When LOCKWELL_PEER names
-that peer the test becomes a strict xfail, so it must still fail there (proof
-that the test can fail) and an XPASS means the note is stale. Against
-Lockwell (LOCKWELL_PEER unset) the marker does nothing: nothing is skipped.
+`@pytest.mark.peer_deviation(moto="what moto does instead")`. When
+LOCKWELL_PEER names that peer the test becomes a strict xfail, so it must
+still fail there (proof that the test can fail) and an XPASS means the note
+is stale. Against Lockwell (LOCKWELL_PEER unset) the marker does nothing:
+nothing is skipped.
+
+A test that a peer fails only sometimes (a race inside the peer) carries
+`@pytest.mark.peer_flaky(moto="...")` instead: a non-strict xfail there, so
+both outcomes are reported (XPASS when the peer got it right this time).
+
+Peer `moto_iam` is moto with IAM authentication switched on (it then checks
+SigV4 signatures); it shares moto's deviations except where a marker names
+it explicitly (`moto_iam=None`: it passes there).
 """
 
 from __future__ import annotations
@@ -18,6 +27,9 @@ import pytest
 from s3support import Clients, Endpoint, unique_name
 
 _PEER_DEVIATION = "peer_deviation"
+_PEER_FLAKY = "peer_flaky"
+#: A peer whose deviations are another's unless a marker names it.
+_PEER_FALLBACK = {"moto_iam": "moto"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -25,6 +37,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{_PEER_DEVIATION}(**peer_reasons): a known peer fails this test on purpose; "
         "the keyword names the peer (LOCKWELL_PEER) and its value says what it does instead",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{_PEER_FLAKY}(**peer_reasons): a known peer fails this test only sometimes "
+        "(a race inside the peer); a non-strict xfail there",
+    )
+    config.addinivalue_line(
+        "markers",
+        "signing: the test's point is the SigV4 signature, or it signs requests by hand "
+        "(run-against-moto.sh runs these again against moto with IAM auth on)",
     )
     try:
         Endpoint.from_env()
@@ -35,10 +57,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     peer = os.environ.get("LOCKWELL_PEER", "lockwell")
     for item in items:
-        for marker in item.iter_markers(_PEER_DEVIATION):
-            reason = marker.kwargs.get(peer)
-            if reason is not None:
-                item.add_marker(pytest.mark.xfail(reason=f"{peer}: {reason}", strict=True))
+        for marker_name, strict in ((_PEER_DEVIATION, True), (_PEER_FLAKY, False)):
+            for marker in item.iter_markers(marker_name):
+                named = peer if peer in marker.kwargs else _PEER_FALLBACK.get(peer)
+                reason = marker.kwargs.get(named)
+                if reason is not None:
+                    item.add_marker(pytest.mark.xfail(reason=f"{peer}: {reason}", strict=strict))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -1,47 +1,97 @@
 #!/usr/bin/env bash
-# Validates the interop suite itself against a real peer: starts moto's S3
-# server on a free loopback port, runs the suite with LOCKWELL_PEER=moto (so
-# the tests that moto is known to fail become strict xfails, see
-# conftest.py), and stops the server. Extra arguments go to pytest, e.g.
-#   interop/run-against-moto.sh -k conditional -x
+# Validates the interop suite itself against a real peer, moto's S3 server on
+# a free loopback port, in two passes:
+#   1. the whole suite with LOCKWELL_PEER=moto: tests moto is known to fail
+#      become strict xfails (conftest.py), so they must still fail there;
+#   2. the tests marked `signing` with LOCKWELL_PEER=moto_iam, against a moto
+#      with IAM authentication on, which checks SigV4 signatures: this proves
+#      the suite's hand-signed requests and signing hooks are valid SigV4 and
+#      that its wrong-signature requests really are wrong.
+# Extra arguments go to pytest in both passes, e.g.
+#   interop/run-against-moto.sh -q -k conditional
+# Exits non-zero if either pass fails.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$("$repo_root/scripts/install-interop-deps.sh" | tail -n 1)"
+python="$venv/bin/python"
+moto_pid=""
+moto_log="$(mktemp -t moto-server.XXXXXX)"
 
-port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-log="$(mktemp -t moto-server.XXXXXX.log)"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
-moto_pid=$!
 stop_moto() {
-    kill "$moto_pid" 2>/dev/null || true
-    wait "$moto_pid" 2>/dev/null || true
-    rm -f "$log"
+    if [[ -n "$moto_pid" ]]; then
+        kill "$moto_pid" 2>/dev/null || true
+        wait "$moto_pid" 2>/dev/null || true
+        moto_pid=""
+    fi
 }
-trap stop_moto EXIT
+trap 'stop_moto; rm -f "$moto_log"' EXIT
 
-export LOCKWELL_ENDPOINT="http://127.0.0.1:$port"
-if ! "$venv/bin/python" - "$LOCKWELL_ENDPOINT" <<'EOF'; then
-import sys, time, urllib.request
+# start_moto [ENV=VALUE...]: starts moto_server with the given environment and
+# exports LOCKWELL_ENDPOINT once it answers.
+start_moto() {
+    local port
+    port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    env "$@" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+    moto_pid=$!
+    export LOCKWELL_ENDPOINT="http://127.0.0.1:$port"
+    if ! "$python" - "$LOCKWELL_ENDPOINT" <<'EOF'; then
+import sys, time, urllib.error, urllib.request
 
 deadline = time.monotonic() + 30
 while time.monotonic() < deadline:
     try:
         urllib.request.urlopen(sys.argv[1], timeout=1).read()
         sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)  # answering, if only with an auth error
     except OSError:
         time.sleep(0.2)
 sys.exit(1)
 EOF
-    echo "moto_server did not answer on $LOCKWELL_ENDPOINT within 30 s:" >&2
-    cat "$log" >&2
-    exit 1
-fi
+        echo "moto_server did not answer on $LOCKWELL_ENDPOINT within 30 s:" >&2
+        cat "$moto_log" >&2
+        exit 1
+    fi
+}
 
-export LOCKWELL_ACCESS_KEY=moto-access-key
-export LOCKWELL_SECRET_KEY=moto-secret-key
 export LOCKWELL_REGION=us-east-1
-export LOCKWELL_PEER=moto
 export PYTHONDONTWRITEBYTECODE=1
 cd "$repo_root/interop"
-"$venv/bin/python" -m pytest "$@"
+status=0
+
+echo "== pass 1: the whole suite against moto (no authentication)"
+start_moto
+LOCKWELL_PEER=moto LOCKWELL_ACCESS_KEY=moto-access-key LOCKWELL_SECRET_KEY=moto-secret-key \
+    "$python" -m pytest "$@" || status=$?
+stop_moto
+
+echo "== pass 2: signing tests against moto with IAM authentication"
+# moto answers the first four requests without authentication: start_moto's
+# readiness probe, then just enough to create a user with an allow-all policy
+# and an access key for it.
+start_moto INITIAL_NO_AUTH_ACTION_COUNT=4
+read -r access_key secret_key < <("$python" - "$LOCKWELL_ENDPOINT" <<'EOF'
+import json, sys
+
+import boto3
+
+iam = boto3.client(
+    "iam",
+    endpoint_url=sys.argv[1],
+    region_name="us-east-1",
+    aws_access_key_id="bootstrap",
+    aws_secret_access_key="bootstrap",
+)
+iam.create_user(UserName="interop")
+allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+iam.put_user_policy(UserName="interop", PolicyName="allow-all", PolicyDocument=json.dumps(allow_all))
+key = iam.create_access_key(UserName="interop")["AccessKey"]
+print(key["AccessKeyId"], key["SecretAccessKey"])
+EOF
+)
+LOCKWELL_PEER=moto_iam LOCKWELL_ACCESS_KEY="$access_key" LOCKWELL_SECRET_KEY="$secret_key" \
+    "$python" -m pytest -m signing "$@" || status=$?
+stop_moto
+
+exit "$status"

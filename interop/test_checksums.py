@@ -87,6 +87,7 @@ def test_k2_put_with_bad_content_md5_is_400_and_stores_nothing(s3, bucket, conte
 # ---------------------------------------------------------------- K3 aws-chunked
 
 
+@pytest.mark.signing
 @pytest.mark.parametrize("algorithm", ["CRC32", "CRC64NVME", "SHA256"])
 def test_k3_botocore_aws_chunked_upload_with_trailing_checksum_is_decoded(s3, bucket, algorithm):
     body = payload(3 * 1024 * 1024 + 17, seed=6)  # several of botocore's 1 MiB chunks
@@ -126,6 +127,7 @@ def raw_aws_chunked_put(endpoint, bucket, key, body, trailer_value):
     ).send()
 
 
+@pytest.mark.signing
 def test_k3_aws_chunked_with_content_length_framing_and_correct_trailer_is_stored(endpoint, s3, bucket):
     """The same encoding framed by Content-Length instead of HTTP chunked
     transfer encoding (as other SDKs send it)."""
@@ -137,6 +139,7 @@ def test_k3_aws_chunked_with_content_length_framing_and_correct_trailer_is_store
     assert (got["Body"].read(), got["ChecksumCRC32"]) == (body, checksum_b64("CRC32", body))
 
 
+@pytest.mark.signing
 @STORES_BAD_DIGESTS
 def test_k2_k3_aws_chunked_with_wrong_trailing_checksum_is_400_bad_digest_and_stores_nothing(
     endpoint, s3, bucket

@@ -75,6 +75,7 @@ def test_c1_create_only_racing_32_writers_one_winner(clients, bucket):
         assert got["ETag"] == outcomes[winners[0]].result["ETag"] == quoted_md5(winner_body)
 
 
+@pytest.mark.signing
 def test_c3_create_only_upload_that_stalls_mid_body_loses_to_a_write_that_landed_meanwhile(
     endpoint, s3, bucket
 ):
@@ -177,6 +178,7 @@ CAS_INCREMENTS_PER_WRITER = 5
 CAS_ATTEMPTS_PER_WRITER = 400
 
 
+@pytest.mark.peer_flaky(moto="a GET that races an overwrite of the same key sometimes answers 500 (closed buffer)")
 def test_c2_cas_counter_8_writers_loses_no_acknowledged_increment(clients, bucket):
     """Each writer reads the counter, writes value+1 with If-Match, and
     retries on 412/409. The final value must equal the number of increments
@@ -208,6 +210,7 @@ def test_c2_cas_counter_8_writers_loses_no_acknowledged_increment(clients, bucke
     assert acknowledged == CAS_WRITERS * CAS_INCREMENTS_PER_WRITER
 
 
+@pytest.mark.signing
 def test_c3_overwrite_only_upload_that_stalls_mid_body_loses_to_a_write_that_landed_meanwhile(
     endpoint, s3, bucket
 ):

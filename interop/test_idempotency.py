@@ -34,9 +34,17 @@ BODY = b"written once, acknowledged many times"
 OTHER = b"written by someone else in between"
 
 
+def signed_header_names(headers: dict[str, str]) -> list[str]:
+    """The SignedHeaders list of a SigV4 Authorization header."""
+    return headers["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+
+
 def idempotent_put(s3, bucket, key, idem_key, body, **args):
-    with idempotency_key(s3, "PutObject", idem_key):
-        return s3.put_object(Bucket=bucket, Key=key, Body=body, **args)
+    with idempotency_key(s3, "PutObject", idem_key), sent_headers(s3, "PutObject") as sent:
+        result = s3.put_object(Bucket=bucket, Key=key, Body=body, **args)
+    assert sent[0]["idempotency-key"] == idem_key
+    assert "idempotency-key" in signed_header_names(sent[0]), "the key was not signed (I5)"
+    return result
 
 
 @IGNORES_KEYS
@@ -120,13 +128,21 @@ def test_i1_idempotency_key_must_be_1_to_255_visible_ascii(s3, bucket, idem_key,
         assert_absent(s3, bucket, "k")
 
 
+@pytest.mark.signing
 @IGNORES_KEYS
 def test_i5_idempotency_key_outside_the_signed_headers_is_400(s3, bucket):
-    with unsigned_header(s3, "PutObject", IDEMPOTENCY_KEY_HEADER, "op-1"), expect_error(400):
+    with (
+        unsigned_header(s3, "PutObject", IDEMPOTENCY_KEY_HEADER, "op-1"),
+        sent_headers(s3, "PutObject") as sent,
+        expect_error(400),
+    ):
         s3.put_object(Bucket=bucket, Key="k", Body=BODY)
+    assert sent[0]["idempotency-key"] == "op-1"
+    assert "idempotency-key" not in signed_header_names(sent[0])
     assert_absent(s3, bucket, "k")
 
 
+@pytest.mark.signing
 @IGNORES_KEYS
 def test_i5_unsigned_payload_with_key_and_checksum_header_is_idempotent(clients, bucket):
     """UNSIGNED-PAYLOAD plus an explicit checksum header (botocore's default
@@ -155,6 +171,7 @@ def test_i5_unsigned_payload_with_key_and_no_checksum_is_400(clients, bucket):
     assert_absent(s3, bucket, "k")
 
 
+@pytest.mark.signing
 @IGNORES_KEYS
 def test_i6_aws_chunked_streaming_upload_with_key_is_400(s3, bucket):
     with aws_chunked_trailer(s3) as sent, expect_error(400):
@@ -186,6 +203,7 @@ def test_i6_complete_multipart_upload_accepts_a_key_and_replays(s3, bucket):
 IN_FLIGHT_ANSWER_WAIT_S = 1.0
 
 
+@pytest.mark.signing
 @IGNORES_KEYS
 def test_i3_same_key_while_the_first_is_in_flight_is_409_or_waits_never_a_second_write(
     endpoint, s3, bucket
