@@ -50,9 +50,10 @@ use crate::precondition::{
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// Shards of a store built with [`StoreConfig::default`]: enough that the
-/// two cores of the reference machine, or a few dozen, rarely contend on
-/// different keys, few enough that a listing visits them all cheaply.
+/// Shards of a store built with [`StoreConfig::default`]: enough that
+/// writers on different keys rarely share a lock even with dozens of
+/// threads, few enough that a listing, which visits every shard, stays
+/// cheap.
 pub const DEFAULT_SHARD_COUNT: usize = 64;
 
 /// S3's largest page of a listing (`max-keys`).
@@ -357,6 +358,14 @@ pub struct Store {
     next_sequence: AtomicU64,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("shard_count", &self.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Store {
     /// # Panics
     /// If `config.shard_count` is zero.
@@ -423,7 +432,8 @@ impl Store {
 
     /// An idempotent put: commits to the ticket's path under the ticket's
     /// conditions, and stores the outcome, success or precondition failure
-    /// (I7), in the same step (I8).
+    /// (I7), in the same step (I8). If the journal fails, the claim is
+    /// released with nothing recorded, as after a digest failure.
     pub fn put_claimed<J: Journal>(
         &self,
         ticket: ClaimTicket,
