@@ -90,9 +90,7 @@ def create_bucket(client, endpoint: Endpoint, name: str) -> None:
     if endpoint.region == "us-east-1":
         client.create_bucket(Bucket=name)
     else:
-        client.create_bucket(
-            Bucket=name, CreateBucketConfiguration={"LocationConstraint": endpoint.region}
-        )
+        client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": endpoint.region})
 
 
 def empty_and_delete_bucket(client, name: str) -> None:

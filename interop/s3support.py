@@ -25,6 +25,7 @@ import urllib.parse
 import uuid
 import zlib
 from collections.abc import Iterator
+from xml.etree import ElementTree
 
 import boto3
 import botocore.auth
@@ -41,6 +42,7 @@ REQUEST_TIMEOUT_S = 30
 MIN_PART_SIZE_BYTES = 5 * 1024 * 1024
 #: The header that carries an idempotency key (SPEC I1).
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
 
 @dataclasses.dataclass(frozen=True)
 class Endpoint:
@@ -102,10 +104,14 @@ class Clients:
         **config: object,
     ):
         """A fresh client. Retries are off (one attempt per call) so every
-        test sees the server's own answer; `config` overrides botocore Config
-        fields (e.g. request_checksum_calculation)."""
+        test sees the server's own answer. Checksum behaviour is botocore's
+        default, set explicitly so that AWS_* variables or a config file of
+        the user's cannot change what the tests send; `config` overrides any
+        botocore Config field."""
         settings = {
             "signature_version": "s3v4",
+            "request_checksum_calculation": "when_supported",
+            "response_checksum_validation": "when_supported",
             "s3": {"addressing_style": "path"},
             "retries": {"total_max_attempts": 1},
             "connect_timeout": REQUEST_TIMEOUT_S,
@@ -213,17 +219,12 @@ def wrong_checksum_b64(algorithm: str, data: bytes) -> str:
     return checksum_b64(algorithm, data + b"\0not the body")
 
 
-def response_checksum(response: dict, algorithm: str) -> str | None:
-    return response.get(f"Checksum{algorithm}")
-
-
 @functools.lru_cache(maxsize=8)
 def payload(size_bytes: int, seed: int) -> bytes:
     """Deterministic incompressible-looking bytes (a counter hashed in
     blocks): tests are reproducible and parts differ from each other."""
     blocks = (
-        hashlib.sha256(seed.to_bytes(8, "big") + n.to_bytes(8, "big")).digest()
-        for n in itertools.count()
+        hashlib.sha256(seed.to_bytes(8, "big") + n.to_bytes(8, "big")).digest() for n in itertools.count()
     )
     out = bytearray()
     for block in blocks:
@@ -340,8 +341,11 @@ class RawResponse:
         return self.headers.get(name.lower())
 
     def error_code(self) -> str:
-        start, end = self.body.find(b"<Code>"), self.body.find(b"</Code>")
-        return self.body[start + 6 : end].decode() if start >= 0 <= end else ""
+        """The <Code> of an S3 error body, or "" for any other body."""
+        try:
+            return ElementTree.fromstring(self.body).findtext("Code") or ""
+        except ElementTree.ParseError:
+            return ""
 
 
 class _FixedPayloadSigner(botocore.auth.S3SigV4Auth):

@@ -79,13 +79,16 @@ def test_cli_s3_cp_multipart_upload_and_download_round_trip_20_mib(aws, s3, buck
     assert down.returncode == 0, down.stderr
     assert target.read_bytes() == data
 
-    parts = [data[start : start + MULTIPART_CHUNK_BYTES] for start in range(0, len(data), MULTIPART_CHUNK_BYTES)]
+    parts = [
+        data[start : start + MULTIPART_CHUNK_BYTES] for start in range(0, len(data), MULTIPART_CHUNK_BYTES)
+    ]
     head = s3.head_object(Bucket=bucket, Key="big.bin", ChecksumMode="ENABLED")
     assert head["ContentLength"] == len(data)
     assert head["ETag"] == multipart_etag(parts), "the CLI did not upload 4 parts of 5 MiB"
     # The CLI does not say which multipart checksum type it wants; either
     # S3 rule (K5) is a correct answer, anything else is not.
     assert head["ChecksumCRC32"] in (checksum_b64("CRC32", data), composite_checksum_b64("CRC32", parts))
+
 
 def test_cli_s3api_put_object_if_none_match_twice_second_is_412(aws, s3, bucket, tmp_path):
     first_body, second_body = tmp_path / "first", tmp_path / "second"

@@ -87,25 +87,32 @@ def collect(pages) -> tuple[list[str], list[str], int]:
     return keys, prefixes, page_count
 
 
+MOTO_V1_DELIMITER_PAGING = pytest.mark.peer_deviation(
+    moto="ListObjects (v1) with a delimiter mispages: MaxKeys ignored or common prefixes repeated"
+)
+
+
 def listing_params():
     for max_keys, size_id in ((1000, "one_page"), (2, "pages_of_2"), (1, "pages_of_1")):
         for case, args, keys, prefixes in LISTINGS:
             for operation in ("list_objects", "list_objects_v2"):
                 truncated = len(keys) + len(prefixes) > max_keys
                 moto_bug = operation == "list_objects" and "Delimiter" in args and truncated
-                marks = (
-                    [pytest.mark.peer_deviation(moto="ListObjects (v1) with a delimiter mispages: MaxKeys ignored or common prefixes repeated")]
-                    if moto_bug
-                    else []
+                marks = [MOTO_V1_DELIMITER_PAGING] if moto_bug else []
+                yield pytest.param(
+                    operation, args, keys, prefixes, max_keys, id=f"{size_id}-{case}-{operation}", marks=marks
                 )
-                yield pytest.param(operation, args, keys, prefixes, max_keys, id=f"{size_id}-{case}-{operation}", marks=marks)
 
 
 @pytest.mark.parametrize("operation,args,keys,prefixes,max_keys", list(listing_params()))
 def test_listing_prefix_delimiter_and_pagination(s3, tree_bucket, operation, args, keys, prefixes, max_keys):
     """Every page size gives the same sorted keys and common prefixes; a
     page holds at most MaxKeys entries, counting common prefixes."""
-    pages = list(s3.get_paginator(operation).paginate(Bucket=tree_bucket, PaginationConfig={"PageSize": max_keys}, **args))
+    pages = list(
+        s3.get_paginator(operation).paginate(
+            Bucket=tree_bucket, PaginationConfig={"PageSize": max_keys}, **args
+        )
+    )
     got_keys, got_prefixes, page_count = collect(pages)
     assert (got_keys, got_prefixes) == (keys, prefixes)
     entries = len(keys) + len(prefixes)
@@ -207,7 +214,10 @@ def test_upload_part_copy_builds_an_object_from_a_source_range(s3, bucket):
     )
     part_etag = copied["CopyPartResult"]["ETag"]
     result = s3.complete_multipart_upload(
-        Bucket=bucket, Key="k", UploadId=upload_id, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part_etag}]}
+        Bucket=bucket,
+        Key="k",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part_etag}]},
     )
     assert result["ETag"] == multipart_etag([source[100:1100]])
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == source[100:1100]

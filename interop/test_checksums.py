@@ -48,7 +48,9 @@ def test_k1_k4_put_with_checksum_algorithm_returns_it_on_put_get_and_head(s3, bu
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_k2_put_with_wrong_checksum_is_400_bad_digest_and_stores_nothing(s3, bucket, algorithm):
     with expect_error(400, "BadDigest"):
-        s3.put_object(Bucket=bucket, Key="k", Body=BODY, **{f"Checksum{algorithm}": wrong_checksum_b64(algorithm, BODY)})
+        s3.put_object(
+            Bucket=bucket, Key="k", Body=BODY, **{f"Checksum{algorithm}": wrong_checksum_b64(algorithm, BODY)}
+        )
     assert_absent(s3, bucket, "k")
 
 
@@ -63,7 +65,9 @@ def test_k2_wrong_checksum_on_existing_key_leaves_the_old_object(s3, bucket):
 
 def test_k2_put_with_matching_content_md5_is_stored(s3, bucket):
     content_md5 = base64.b64encode(hashlib.md5(BODY).digest()).decode()
-    assert s3.put_object(Bucket=bucket, Key="k", Body=BODY, ContentMD5=content_md5)["ETag"] == quoted_md5(BODY)
+    assert s3.put_object(Bucket=bucket, Key="k", Body=BODY, ContentMD5=content_md5)["ETag"] == quoted_md5(
+        BODY
+    )
 
 
 # (case, Content-MD5 value, expected error code)
@@ -174,7 +178,7 @@ def test_k5_multipart_checksum_is_full_object_for_crc_and_composite_for_sha(
     upload_id, completed = upload_parts(
         s3, bucket, "k", MULTIPART_PARTS, ChecksumAlgorithm=algorithm, ChecksumType=checksum_type
     )
-    for part, entry in zip(MULTIPART_PARTS, completed):
+    for part, entry in zip(MULTIPART_PARTS, completed, strict=True):
         assert entry[f"Checksum{algorithm}"] == checksum_b64(algorithm, part), "K5: per-part checksum"
     result = s3.complete_multipart_upload(
         Bucket=bucket, Key="k", UploadId=upload_id, MultipartUpload={"Parts": completed}
@@ -202,7 +206,9 @@ def test_k5_upload_part_with_wrong_checksum_is_400_bad_digest(s3, bucket):
     assert parts == [], "the part with the wrong checksum was kept"
 
 
-@pytest.mark.peer_deviation(moto="CompleteMultipartUpload does not verify the full-object checksum it is given")
+@pytest.mark.peer_deviation(
+    moto="CompleteMultipartUpload does not verify the full-object checksum it is given"
+)
 def test_k5_complete_with_wrong_full_object_checksum_is_400_bad_digest_and_stores_nothing(s3, bucket):
     upload_id, completed = upload_parts(
         s3, bucket, "k", MULTIPART_PARTS, ChecksumAlgorithm="CRC64NVME", ChecksumType="FULL_OBJECT"

@@ -4,6 +4,7 @@ with one winner, conditional delete, copy and complete, and the 412 body."""
 from __future__ import annotations
 
 import datetime
+import functools
 
 import pytest
 
@@ -60,7 +61,7 @@ def test_c1_create_only_racing_32_writers_one_winner(clients, bucket):
     for round_number in range(RACE_ROUNDS):
         key = f"contended-{round_number}"
 
-        def create(client, index):
+        def create(client, index, key=key, round_number=round_number):
             body = b"writer %d of round %d" % (index, round_number)
             return client.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
 
@@ -178,7 +179,9 @@ CAS_INCREMENTS_PER_WRITER = 5
 CAS_ATTEMPTS_PER_WRITER = 400
 
 
-@pytest.mark.peer_flaky(moto="a GET that races an overwrite of the same key sometimes answers 500 (closed buffer)")
+@pytest.mark.peer_flaky(
+    moto="a GET that races an overwrite of the same key sometimes answers 500 (closed buffer)"
+)
 def test_c2_cas_counter_8_writers_loses_no_acknowledged_increment(clients, bucket):
     """Each writer reads the counter, writes value+1 with If-Match, and
     retries on 412/409. The final value must equal the number of increments
@@ -196,7 +199,9 @@ def test_c2_cas_counter_8_writers_loses_no_acknowledged_increment(clients, bucke
             current = client.get_object(Bucket=bucket, Key="counter")
             next_value = b"%d" % (int(current["Body"].read()) + 1)
             outcome = Outcome.of(
-                lambda: client.put_object(Bucket=bucket, Key="counter", Body=next_value, IfMatch=current["ETag"])
+                functools.partial(
+                    client.put_object, Bucket=bucket, Key="counter", Body=next_value, IfMatch=current["ETag"]
+                )
             )
             if outcome.status == 200:
                 acknowledged += 1
@@ -291,7 +296,9 @@ def test_c6a_delete_objects_reports_per_object_precondition_failed_and_deletes_t
         },
     )
     assert sorted(entry["Key"] for entry in result.get("Deleted", [])) == ["a", "c"]
-    assert [(entry["Key"], entry["Code"]) for entry in result.get("Errors", [])] == [("b", "PreconditionFailed")]
+    assert [(entry["Key"], entry["Code"]) for entry in result.get("Errors", [])] == [
+        ("b", "PreconditionFailed")
+    ]
     assert_absent(s3, bucket, "a")
     assert_absent(s3, bucket, "c")
     assert_unchanged(s3, bucket, "b", b"b", etags["b"])
@@ -327,7 +334,9 @@ def test_c6_copy_destination_conditionals(s3, bucket, destination_exists, condit
     source_etag = s3.put_object(Bucket=bucket, Key="src", Body=ORIGINAL)["ETag"]
     dest_etag = s3.put_object(Bucket=bucket, Key="dst", Body=b"dest")["ETag"] if destination_exists else None
     args = {name: dest_etag if value == "dest" else value for name, value in conditions.items()}
-    copy = lambda: s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"}, **args)  # noqa: E731
+    copy = functools.partial(
+        s3.copy_object, Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"}, **args
+    )
     if expected_status == 200:
         assert copy()["CopyObjectResult"]["ETag"] == source_etag
         assert_unchanged(s3, bucket, "dst", ORIGINAL, source_etag)
@@ -368,7 +377,9 @@ COPY_SOURCE_CASES = [
 
 MOTO_COPY_SOURCE_DEVIATIONS = {
     "if_match_other": "CopyObject ignores x-amz-copy-source-if-match",
-    "if_modified_since_last_modified_is_412_not_304": "CopyObject ignores x-amz-copy-source-if-modified-since",
+    "if_modified_since_last_modified_is_412_not_304": (
+        "CopyObject ignores x-amz-copy-source-if-modified-since"
+    ),
     "if_unmodified_since_day_before": "CopyObject ignores x-amz-copy-source-if-unmodified-since",
 }
 
@@ -396,7 +407,9 @@ def test_c8_copy_source_conditionals_fail_with_412_never_304(s3, bucket, conditi
         "day_before": head["LastModified"] - DAY,
     }
     args = {name: values[symbol] for name, symbol in conditions.items()}
-    copy = lambda: s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"}, **args)  # noqa: E731
+    copy = functools.partial(
+        s3.copy_object, Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"}, **args
+    )
     if expected_status == 200:
         assert copy()["CopyObjectResult"]["ETag"] == head["ETag"]
         assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == ORIGINAL
@@ -444,8 +457,13 @@ def test_c6_complete_multipart_upload_conditionals(s3, bucket, key_exists, condi
     parts = [b"the only part"]
     upload_id, completed = upload_parts(s3, bucket, "k", parts)
     args = {name: existing_etag if value == "current" else value for name, value in conditions.items()}
-    complete = lambda: s3.complete_multipart_upload(  # noqa: E731
-        Bucket=bucket, Key="k", UploadId=upload_id, MultipartUpload={"Parts": completed}, **args
+    complete = functools.partial(
+        s3.complete_multipart_upload,
+        Bucket=bucket,
+        Key="k",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": completed},
+        **args,
     )
     if expected_status == 200:
         assert complete()["ETag"] == multipart_etag(parts)

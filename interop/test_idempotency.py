@@ -28,7 +28,9 @@ from s3support import (
     wrong_checksum_b64,
 )
 
-IGNORES_KEYS = pytest.mark.peer_deviation(moto="no idempotency keys (a Lockwell extension): every retry writes again")
+IGNORES_KEYS = pytest.mark.peer_deviation(
+    moto="no idempotency keys (a Lockwell extension): every retry writes again"
+)
 
 BODY = b"written once, acknowledged many times"
 OTHER = b"written by someone else in between"
@@ -114,10 +116,7 @@ KEY_SHAPES = [
 
 @pytest.mark.parametrize(
     "idem_key,accepted",
-    [
-        pytest.param(*case[1:], id=case[0], marks=[] if case[2] else [IGNORES_KEYS])
-        for case in KEY_SHAPES
-    ],
+    [pytest.param(*case[1:], id=case[0], marks=[] if case[2] else [IGNORES_KEYS]) for case in KEY_SHAPES],
 )
 def test_i1_idempotency_key_must_be_1_to_255_visible_ascii(s3, bucket, idem_key, accepted):
     if accepted:
@@ -205,9 +204,7 @@ IN_FLIGHT_ANSWER_WAIT_S = 1.0
 
 @pytest.mark.signing
 @IGNORES_KEYS
-def test_i3_same_key_while_the_first_is_in_flight_is_409_or_waits_never_a_second_write(
-    endpoint, s3, bucket
-):
+def test_i3_same_key_while_the_first_is_in_flight_is_409_or_waits_never_a_second_write(endpoint, s3, bucket):
     """The first request stalls half way through its body. The second, with
     the same key and payload, must get 409 IdempotencyKeyInFlight, or wait for
     the first and replay its result. A plain write from someone else lands in

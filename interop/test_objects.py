@@ -89,7 +89,11 @@ READ_CONDITIONALS = [
     # failing If-Unmodified-Since ...
     ("if_match_holds_unmodified_since_fails", {"IfMatch": "current", "IfUnmodifiedSince": "day_before"}, 200),
     # ... and a failing If-None-Match wins over a passing If-Modified-Since.
-    ("if_none_match_fails_modified_since_holds", {"IfNoneMatch": "current", "IfModifiedSince": "day_before"}, 304),
+    (
+        "if_none_match_fails_modified_since_holds",
+        {"IfNoneMatch": "current", "IfModifiedSince": "day_before"},
+        304,
+    ),
     ("if_match_fails_none_match_holds", {"IfMatch": "other", "IfNoneMatch": "other"}, 412),
 ]
 
