@@ -82,7 +82,9 @@ def test_c3_create_only_upload_that_stalls_mid_body_loses_to_a_write_that_landed
 ):
     """The precondition is checked at commit, not when the headers arrive:
     a slow create-only upload must not overwrite a key created while its body
-    was still streaming."""
+    was still streaming. (A server that held a per-key lock while a body
+    streams would block the fast write here until REQUEST_TIMEOUT_S: staged
+    bytes must stay invisible and lock-free until the commit, DESIGN step 2.)"""
     slow_body = payload(256 * 1024, seed=3)
     slow = RawRequest(endpoint, "PUT", bucket, "k", headers={"If-None-Match": "*"}, body=slow_body)
     slow.start(first_bytes=len(slow_body) // 2)
