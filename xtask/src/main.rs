@@ -46,6 +46,14 @@ enum Task {
         #[arg(long)]
         planted: bool,
     },
+    /// The boto3 and AWS CLI interop suite (`interop/`) against a fresh
+    /// `lockwell serve` on a free loopback port; installs its Python packages
+    /// first (`scripts/install-interop-deps.sh`).
+    Interop {
+        /// Extra arguments for pytest, e.g. `-k c1` or `-x`.
+        #[arg(last = true)]
+        pytest_args: Vec<String>,
+    },
     /// The simulation tests under `--cfg madsim` over many seeds.
     Sim {
         /// Number of seeds to run.
@@ -77,6 +85,7 @@ fn main() -> ExitCode {
             seed,
             check_determinism,
         } => sim(seeds, seed, check_determinism),
+        Task::Interop { pytest_args } => interop(&pytest_args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -275,6 +284,101 @@ fn sim(seeds: u32, seed: Option<u64>, check_determinism: bool) -> Result<()> {
         ],
         &env,
     )
+}
+
+/// Credentials of the throwaway server the interop suite talks to.
+const INTEROP_ACCESS_KEY: &str = "LWINTEROPACCESSKEY01";
+const INTEROP_SECRET_KEY: &str = "lockwell-interop-secret-key-not-for-production";
+/// How long the server may take to print its address after starting.
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn interop(pytest_args: &[String]) -> Result<()> {
+    let install = Command::new("scripts/install-interop-deps.sh")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running scripts/install-interop-deps.sh")?;
+    if !install.status.success() {
+        bail!("installing the interop suite's Python packages failed");
+    }
+    let venv = String::from_utf8_lossy(&install.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    if venv.is_empty() {
+        bail!("scripts/install-interop-deps.sh did not print the venv path");
+    }
+    cargo(
+        &["build", "--quiet", "--release", "-p", "lockwell-cli"],
+        &[],
+    )?;
+    let server = ChildServer::start()?;
+    let status = Command::new(format!("{venv}/bin/python"))
+        .args(["-m", "pytest", "interop", "-q"])
+        .args(pytest_args)
+        .env("LOCKWELL_ENDPOINT", &server.endpoint)
+        .env("LOCKWELL_ACCESS_KEY", INTEROP_ACCESS_KEY)
+        .env("LOCKWELL_SECRET_KEY", INTEROP_SECRET_KEY)
+        .env("LOCKWELL_REGION", "us-east-1")
+        .status()
+        .context("running pytest")?;
+    drop(server);
+    if !status.success() {
+        bail!("the interop suite failed ({status})");
+    }
+    Ok(())
+}
+
+/// `lockwell serve --memory` on a free port, killed when dropped.
+struct ChildServer {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl ChildServer {
+    fn start() -> Result<Self> {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new("target/release/lockwell")
+            .args(["serve", "--memory", "--listen", "127.0.0.1:0"])
+            .args([
+                "--access-key",
+                INTEROP_ACCESS_KEY,
+                "--secret-key",
+                INTEROP_SECRET_KEY,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("starting target/release/lockwell serve")?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        // The reader outlives the search for the address so the server never
+        // blocks on a full pipe; xtask is not simulated, threads are fine.
+        #[allow(clippy::disallowed_methods)]
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(endpoint) = line.trim().strip_prefix("listening on ") {
+                    let _ = sender.send(endpoint.to_string());
+                }
+            }
+        });
+        let server = Self {
+            child,
+            endpoint: String::new(),
+        };
+        match receiver.recv_timeout(SERVER_START_TIMEOUT) {
+            Ok(endpoint) => Ok(Self { endpoint, ..server }),
+            Err(_) => bail!(
+                "lockwell serve printed no `listening on` line within {SERVER_START_TIMEOUT:?}"
+            ),
+        }
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 const LOOM_TARGET_DIR: &str = "target/loom";
