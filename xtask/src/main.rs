@@ -361,16 +361,17 @@ impl ChildServer {
                 }
             }
         });
-        let server = Self {
+        let mut server = Self {
             child,
             endpoint: String::new(),
         };
-        match receiver.recv_timeout(SERVER_START_TIMEOUT) {
-            Ok(endpoint) => Ok(Self { endpoint, ..server }),
-            Err(_) => bail!(
+        // On a timeout `server` drops here, which kills the child.
+        server.endpoint = receiver.recv_timeout(SERVER_START_TIMEOUT).map_err(|_| {
+            anyhow::anyhow!(
                 "lockwell serve printed no `listening on` line within {SERVER_START_TIMEOUT:?}"
-            ),
-        }
+            )
+        })?;
+        Ok(server)
     }
 }
 
