@@ -26,9 +26,10 @@
 //! index (a copy takes its source's and destination's, or one lock when
 //! they share a shard), then the idempotency table.
 //!
-//! The journal runs under the shard lock, so a slow append delays the other
-//! keys of its shard. Group commit, if measurements ask for it, belongs in
-//! the journal behind this interface.
+//! The journal runs under the shard lock, so a slow append would delay the
+//! other keys of its shard: the server's journal only orders the record and
+//! makes it durable later, by group commit, before anyone can observe it
+//! (see [`Journal`]).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -115,11 +116,19 @@ pub enum CommitRecord {
 /// Where the commit path makes a step durable: the server's write-ahead
 /// log. Called under the key's lock, before the step becomes visible.
 ///
-/// Contract: `Ok` means the record is durable and will be recovered; `Err`
-/// means it never will be (a journal that cannot tell, such as after a
-/// failed fsync, must stop the server instead of returning). The store
-/// relies on it: after an `Err` nothing is installed and an idempotency
-/// claim is released, so a retry may write.
+/// Contract: `Ok` means the record is ordered in the log, after every
+/// record appended before it (so along each key, log order is commit
+/// order); it is durable before anyone observes it. `append` runs under the
+/// key's lock, so it must not wait for a disk: the server's log queues the
+/// record and returns, the store installs it and releases the lock, and
+/// the server waits for the log to be durable up to that record (group
+/// commit) before any response reveals the new state. A crash may lose
+/// records that are ordered but not yet durable, always a suffix of the
+/// log, never one alone. `Err` means the record is not in the log and never
+/// will be (a log that cannot tell, such as after a failed fsync, must stop
+/// the server instead of returning). The store relies on it: after an
+/// `Err` nothing is installed and an idempotency claim is released, so a
+/// retry may write.
 pub trait Journal {
     type Error: std::error::Error + Send + Sync + 'static;
 
