@@ -130,11 +130,11 @@ fn configure_for(group: &mut BenchmarkGroup<'_, WallTime>, len_bytes: usize) {
     if len_bytes >= LARGE_BUFFER_LEN_BYTES {
         group
             .sample_size(10)
-            .measurement_time(Duration::from_secs(2));
+            .measurement_time(Duration::from_millis(1500));
     } else {
         group
             .sample_size(20)
-            .measurement_time(Duration::from_secs(1));
+            .measurement_time(Duration::from_millis(700));
     }
 }
 
@@ -214,7 +214,7 @@ fn server_sets(c: &mut Criterion) {
 
 fn config() -> Criterion {
     Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
+        .warm_up_time(Duration::from_millis(200))
         .without_plots()
 }
 
