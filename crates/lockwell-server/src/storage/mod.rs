@@ -53,8 +53,11 @@ use lockwell_core::idempotency::Principal;
 use lockwell_core::object::ObjectMetadata;
 use lockwell_core::{BucketName, CommitRecord, ObjectPath};
 
+pub mod codec;
+pub mod file;
 pub mod memory;
 
+pub use file::{FileStorage, FileStorageConfig};
 pub use memory::MemoryStorage;
 
 /// Bodies up to this size are written inline in their log record; larger
