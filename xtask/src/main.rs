@@ -6,6 +6,8 @@
 //! never rebuilds the others: `target/` (normal), `target/sim` (`--cfg madsim`)
 //! and `target/loom` (`--cfg loom`, lockwell-core only).
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
@@ -66,6 +68,18 @@ enum Task {
         #[arg(long)]
         check_determinism: bool,
     },
+    /// Fuzzes lockwell-proto's parsers and lockwell-core's name, ETag and
+    /// condition parsers with cargo-fuzz, one target after another (not part
+    /// of `test`). Installs cargo-fuzz if missing. Fails if any target
+    /// crashes, naming the crash input to reproduce it with.
+    Fuzz {
+        /// Seconds to fuzz each target.
+        #[arg(long, default_value_t = FUZZ_DEFAULT_SECONDS)]
+        seconds: u64,
+        /// Fuzz only this target (see `fuzz/fuzz_targets/`).
+        #[arg(long)]
+        target: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,6 +100,7 @@ fn main() -> ExitCode {
             check_determinism,
         } => sim(seeds, seed, check_determinism),
         Task::Interop { pytest_args } => interop(&pytest_args),
+        Task::Fuzz { seconds, target } => fuzz(seconds, target.as_deref()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -446,6 +461,162 @@ fn loom_planted() -> Result<Vec<String>> {
         models.len()
     );
     Ok(models)
+}
+
+/// Seconds per target of `cargo xtask fuzz` without `--seconds`.
+const FUZZ_DEFAULT_SECONDS: u64 = 60;
+/// An input that runs longer than this is a crash (a hang): every parser is
+/// linear in its input, which libFuzzer keeps to a few KiB.
+const FUZZ_INPUT_TIMEOUT_S: u64 = 10;
+
+/// What one fuzz target's run ended with.
+struct FuzzReport {
+    target: String,
+    executions: Option<u64>,
+    /// Crash inputs libFuzzer wrote during this run.
+    crashes: Vec<PathBuf>,
+    log: PathBuf,
+}
+
+/// Runs every cargo-fuzz target (or one) for `seconds` each.
+///
+/// cargo-fuzz builds with `-Z` sanitizer flags that need a nightly compiler;
+/// this project's toolchain is stable, so its commands run with
+/// `RUSTC_BOOTSTRAP=1`, which unlocks them on stable. The fuzz crate has its
+/// own target directory (`fuzz/target`), so this never touches the
+/// workspace's builds.
+fn fuzz(seconds: u64, only: Option<&str>) -> Result<()> {
+    let root = repo_root();
+    let fuzz_dir = root.join("fuzz");
+    let mut install = Command::new("bash");
+    install.arg(root.join("scripts/install-cargo-fuzz.sh"));
+    check_status(install, "scripts/install-cargo-fuzz.sh")?;
+    let cargo_fuzz = |args: &[&str]| {
+        let mut command = Command::new(cargo_bin());
+        command.arg("fuzz").args(args);
+        command.current_dir(&fuzz_dir).env("RUSTC_BOOTSTRAP", "1");
+        command
+    };
+    let listing = cargo_fuzz(&["list"])
+        .output()
+        .context("listing the fuzz targets")?;
+    if !listing.status.success() {
+        bail!(
+            "cargo fuzz list failed:\n{}",
+            String::from_utf8_lossy(&listing.stderr)
+        );
+    }
+    let all: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let targets = match only {
+        Some(name) if all.iter().any(|target| target == name) => vec![name.to_string()],
+        Some(name) => bail!("no fuzz target {name}; targets: {}", all.join(", ")),
+        None => all,
+    };
+    check_status(cargo_fuzz(&["build"]), "cargo fuzz build")?;
+    let logs = fuzz_dir.join("target/logs");
+    std::fs::create_dir_all(&logs).context("creating fuzz/target/logs")?;
+    let mut reports = Vec::new();
+    for target in &targets {
+        eprintln!("==> fuzzing {target} for {seconds} s");
+        let artifacts = fuzz_dir.join("artifacts").join(target);
+        let before = files_in(&artifacts);
+        let log = logs.join(format!("{target}.log"));
+        let log_file =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        // libFuzzer's progress lines would bury the summary; the log keeps
+        // them for whoever reproduces a crash.
+        let status = cargo_fuzz(&[
+            "run",
+            target,
+            "--",
+            &format!("-max_total_time={seconds}"),
+            &format!("-timeout={FUZZ_INPUT_TIMEOUT_S}"),
+            "-print_final_stats=1",
+        ])
+        .stdout(log_file.try_clone().context("sharing the log file")?)
+        .stderr(log_file)
+        .status()
+        .with_context(|| format!("running fuzz target {target}"))?;
+        let crashes: Vec<PathBuf> = files_in(&artifacts)
+            .into_iter()
+            .filter(|path| !before.contains(path))
+            .collect();
+        if !status.success() && crashes.is_empty() {
+            bail!(
+                "fuzz target {target} failed without writing a crash input ({status}); see {}",
+                log.display()
+            );
+        }
+        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        reports.push(FuzzReport {
+            target: target.clone(),
+            executions: final_stat(&log_text, "stat::number_of_executed_units"),
+            crashes,
+            log,
+        });
+    }
+    eprintln!("\n==> fuzz summary ({seconds} s per target)");
+    let mut crashed = 0;
+    for report in &reports {
+        let executions = report
+            .executions
+            .map_or_else(|| "?".to_string(), |count| count.to_string());
+        if report.crashes.is_empty() {
+            eprintln!("{:<26} {executions:>12} runs  ok", report.target);
+            continue;
+        }
+        crashed += 1;
+        eprintln!("{:<26} {executions:>12} runs  CRASHED", report.target);
+        for crash in &report.crashes {
+            eprintln!("    input:  {}", crash.display());
+            eprintln!(
+                "    replay: (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run {} {})",
+                report.target,
+                crash.display()
+            );
+        }
+        eprintln!("    log:    {}", report.log.display());
+    }
+    if crashed > 0 {
+        bail!("{crashed} of {} fuzz targets crashed", reports.len());
+    }
+    Ok(())
+}
+
+/// The repository root: xtask's manifest sits one level below it.
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the repository")
+        .to_path_buf()
+}
+
+/// The files of a directory, sorted; none if it does not exist.
+fn files_in(dir: &Path) -> BTreeSet<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The value of a `stat::name: value` line of libFuzzer's
+/// `-print_final_stats` output.
+fn final_stat(log: &str, name: &str) -> Option<u64> {
+    log.lines()
+        .filter_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(':')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .next_back()
 }
 
 fn cargo_bin() -> String {
