@@ -7,6 +7,12 @@
 //! short version that `cargo xtask run` prints. This library holds what both
 //! share: the workloads, so that the two measure the same thing.
 
+pub mod cli;
+pub mod environment;
+pub mod loadgen;
+pub mod rng;
+pub mod zipf;
+
 use std::hint::black_box;
 
 use lockwell_core::checksum::{ChecksumAlgorithm, Digests, MultiHasher};

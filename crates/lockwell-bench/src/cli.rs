@@ -1,0 +1,544 @@
+//! The `lockwell bench` and `lockwell compare` commands: clap arguments and
+//! entry points for the `lockwell` binary (lockwell-cli), which only parses
+//! and dispatches.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail, ensure};
+use lockwell_core::store::{DEFAULT_SHARD_COUNT, StoreConfig};
+use lockwell_results::compare::{MetricComparison, Thresholds};
+use lockwell_results::{Comparison, RunResult, Verdict, aa_noise_thresholds};
+
+use crate::environment::{describe_environment, unix_ms_now};
+use crate::loadgen::inproc::InProcessTarget;
+use crate::loadgen::{
+    self, CasRetry, LoadConfig, LoadReport, LoopMode, OpMix, Progress, StopAfter,
+};
+
+/// Where result files go unless `--out` says otherwise.
+pub const DEFAULT_RESULTS_DIRECTORY: &str = "results";
+
+/// What a compare-and-swap racer does after losing (`--cas-retry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CasRetryPolicy {
+    /// Re-read and retry at once.
+    Immediate,
+    /// Sleep a random time up to an exponentially growing ceiling (full
+    /// jitter), then re-read.
+    Backoff,
+}
+
+/// Arguments of `lockwell bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Measure lockwell-core's store inside this process: the commit path
+    /// alone, no server, no network. (Targets over HTTP come later; this is
+    /// required until then.)
+    #[arg(long)]
+    pub inproc: bool,
+    /// Closed loop: racers issuing operations back to back. With --rate:
+    /// the workers that serve the schedule.
+    #[arg(long, default_value_t = 8)]
+    pub racers: usize,
+    /// Open loop: operations per second on a fixed schedule; latency counts
+    /// from each operation's intended start (coordinated omission
+    /// corrected), and the service time is reported beside it.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Number of distinct keys.
+    #[arg(long, default_value_t = 1)]
+    pub keys: usize,
+    /// Zipf exponent of key popularity (0 = uniform, 0.99 = YCSB hot keys).
+    #[arg(long, default_value_t = 0.99)]
+    pub zipf: f64,
+    /// Operation weights: create (If-None-Match: *), cas (GET then put
+    /// If-Match), put, get; e.g. `cas=1` or `create=1,get=3`.
+    #[arg(long, default_value = "cas")]
+    pub mix: OpMix,
+    /// Bytes per write.
+    #[arg(long, default_value_t = 1024)]
+    pub payload_bytes: usize,
+    /// What a compare-and-swap racer does after a 412 or 409.
+    #[arg(long, value_enum, default_value_t = CasRetryPolicy::Immediate)]
+    pub cas_retry: CasRetryPolicy,
+    /// Backoff: ceiling of the first delay, in microseconds; doubles per
+    /// loss up to the cap.
+    #[arg(long, default_value_t = 20)]
+    pub backoff_base_us: u64,
+    /// Backoff: largest delay ceiling, in microseconds.
+    #[arg(long, default_value_t = 5_000)]
+    pub backoff_cap_us: u64,
+    /// Attempts after which a compare-and-swap gives up (its outcome is
+    /// then 412).
+    #[arg(long, default_value_t = 10_000)]
+    pub cas_max_attempts: u32,
+    /// Measured time (after the warm-up), e.g. `10s`, `500ms`, `2m`.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Measure this many operations instead of a duration.
+    #[arg(long, conflicts_with = "duration")]
+    pub ops: Option<u64>,
+    /// Unmeasured time at the start.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Period of progress reports and interval-log entries.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Seed of key, operation and backoff choices.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Shards of the in-process store.
+    #[arg(long, default_value_t = DEFAULT_SHARD_COUNT)]
+    pub shards: usize,
+    /// Result file to create [default: results/bench-run-<UTC time>.json].
+    /// The interval log goes beside it, with the extension `.hlog`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the result JSON on stdout instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `10s`, `500ms`, `250us`, `2m`, or a bare number of seconds.
+///
+/// # Errors
+/// Anything else, as a message for clap.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|character: char| !(character.is_ascii_digit() || character == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 10s or 500ms"))?;
+    let seconds_per_unit = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" => 1e-6,
+        "m" => 60.0,
+        _ => return Err(format!("{text:?}: the unit must be us, ms, s or m")),
+    };
+    Duration::try_from_secs_f64(value * seconds_per_unit).map_err(|error| error.to_string())
+}
+
+fn whole_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl BenchArgs {
+    /// The load generator's config these arguments describe.
+    #[must_use]
+    pub fn load_config(&self) -> LoadConfig {
+        LoadConfig {
+            mode: match self.rate {
+                Some(rate_per_s) => LoopMode::Open {
+                    workers: self.racers,
+                    rate_per_s,
+                },
+                None => LoopMode::Closed {
+                    racers: self.racers,
+                },
+            },
+            key_count: self.keys,
+            zipf_exponent: self.zipf,
+            mix: self.mix,
+            payload_len_bytes: self.payload_bytes,
+            cas_retry: match self.cas_retry {
+                CasRetryPolicy::Immediate => CasRetry::Immediate,
+                CasRetryPolicy::Backoff => CasRetry::Backoff {
+                    base_us: self.backoff_base_us,
+                    cap_us: self.backoff_cap_us,
+                },
+            },
+            cas_max_attempts: self.cas_max_attempts,
+            warmup_ms: whole_ms(self.warmup),
+            stop: self
+                .ops
+                .map_or(StopAfter::DurationMs(whole_ms(self.duration)), |count| {
+                    StopAfter::Operations(count)
+                }),
+            interval_ms: whole_ms(self.interval),
+            seed: self.seed,
+        }
+    }
+}
+
+/// A finished `lockwell bench`.
+#[derive(Debug)]
+pub struct BenchOutcome {
+    pub report: LoadReport,
+    pub result: RunResult,
+    pub result_path: PathBuf,
+    pub interval_log_path: PathBuf,
+}
+
+/// Runs `lockwell bench`: the load, then the result file and the interval
+/// log; prints progress on stderr and a summary (or the JSON) on stdout.
+///
+/// # Errors
+/// Bad arguments, an existing output file, or a failed run.
+pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchOutcome> {
+    ensure!(
+        args.inproc,
+        "only --inproc is available: the HTTP targets (our server, any S3 endpoint) are not built yet"
+    );
+    let config = args.load_config();
+    config.validate()?;
+    let result_path = match &args.out {
+        Some(path) => path.clone(),
+        None => {
+            let directory = Path::new(DEFAULT_RESULTS_DIRECTORY);
+            std::fs::create_dir_all(directory)
+                .with_context(|| format!("cannot create {}", directory.display()))?;
+            directory.join(
+                lockwell_results::RunResult::new(
+                    lockwell_results::ResultKind::BenchRun,
+                    unix_ms_now(),
+                )
+                .default_file_name(),
+            )
+        }
+    };
+    ensure!(
+        !result_path.exists(),
+        "{} exists; results are never overwritten",
+        result_path.display()
+    );
+    let interval_log_path = result_path.with_extension("hlog");
+    let interval_log = File::options()
+        .write(true)
+        .create_new(true)
+        .open(&interval_log_path)
+        .with_context(|| format!("cannot create {}", interval_log_path.display()))?;
+    let mut interval_log = BufWriter::new(interval_log);
+
+    let target = InProcessTarget::new(
+        StoreConfig {
+            shard_count: args.shards,
+            ..StoreConfig::default()
+        },
+        unix_ms_now(),
+    );
+    let mut print_progress = |progress: &Progress| {
+        if !args.quiet {
+            eprintln!("{}", describe_progress(progress));
+        }
+    };
+    let report = loadgen::run(
+        &target,
+        &config,
+        Some(&mut interval_log),
+        &mut print_progress,
+    )?;
+    interval_log
+        .flush()
+        .with_context(|| format!("cannot write {}", interval_log_path.display()))?;
+
+    let mut result = report.to_result(unix_ms_now())?;
+    describe_environment(&mut result, Path::new("."));
+    lockwell_results::write_new_result_file(&result_path, &result)
+        .with_context(|| format!("cannot write {}", result_path.display()))?;
+    let mut stdout = io::stdout().lock();
+    if args.json {
+        lockwell_results::write_result(&mut stdout, &result)?;
+    } else {
+        write!(stdout, "{}", summarize(&report))?;
+        writeln!(stdout, "result: {}", result_path.display())?;
+        writeln!(stdout, "interval log: {}", interval_log_path.display())?;
+    }
+    Ok(BenchOutcome {
+        report,
+        result,
+        result_path,
+        interval_log_path,
+    })
+}
+
+fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or_else(|| "-".to_owned(), |ratio| format!("{:.1}%", ratio * 100.0))
+}
+
+/// One progress line.
+#[must_use]
+pub fn describe_progress(progress: &Progress) -> String {
+    match progress {
+        Progress::CreatingKeys { key_count } => format!("creating {key_count} keys"),
+        Progress::WarmingUp { duration } => format!("warming up for {duration:?}"),
+        Progress::Interval(interval) => {
+            let tally = interval.tally;
+            format!(
+                "[{:>6.1} s] {:>10.0} ops/s  goodput {:>10.0} writes/s  conflicts {:>6}  errors {}",
+                interval.end().as_secs_f64(),
+                interval.per_second(tally.operations),
+                interval.per_second(tally.successful_writes),
+                percent(tally.conflict_rate()),
+                tally.errors,
+            )
+        }
+    }
+}
+
+/// The human summary: headline rates, then one row per histogram.
+#[must_use]
+pub fn summarize(report: &LoadReport) -> String {
+    let tally = report.tally();
+    let config = &report.config;
+    let mut text = format!(
+        "{}, {} keys (zipf {}), mix {}, {} B payload, cas retry {:?}\n\
+         measured {:.2} s after {} ms warm-up\n\
+         goodput {:.0} writes/s  conflict rate {}  operations {:.0}/s  errors {}\n\n",
+        match config.mode {
+            LoopMode::Closed { racers } => format!("closed loop, {racers} racers"),
+            LoopMode::Open {
+                workers,
+                rate_per_s,
+            } => format!("open loop, {rate_per_s}/s on {workers} workers"),
+        },
+        config.key_count,
+        config.zipf_exponent,
+        config.mix,
+        config.payload_len_bytes,
+        config.cas_retry,
+        report.measured.as_secs_f64(),
+        config.warmup_ms,
+        report.per_second(tally.successful_writes),
+        percent(tally.conflict_rate()),
+        report.per_second(tally.operations),
+        tally.errors,
+    );
+    text.push_str(&format!(
+        "{:<10} {:<18} {:<8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+        "view", "op", "outcome", "count", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us"
+    ));
+    let micros = |nanos: u64| nanos as f64 / 1000.0;
+    for (key, histogram) in &report.histograms {
+        let summary = lockwell_results::Percentiles::of(histogram);
+        text.push_str(&format!(
+            "{:<10} {:<18} {:<8} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1}\n",
+            key.view(),
+            key.op(),
+            key.outcome().code(),
+            summary.count,
+            micros(summary.p50),
+            micros(summary.p90),
+            micros(summary.p99),
+            micros(summary.p99_9),
+            micros(summary.max),
+        ));
+    }
+    text
+}
+
+/// Arguments of `lockwell compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// Runs of the baseline: a result file or a directory of them (every
+    /// `*.json` in it). Several runs per side, interleaved with B's.
+    pub a: PathBuf,
+    /// Runs of the candidate, as for A.
+    pub b: PathBuf,
+    /// Runs of one build (A/A) from which to derive each metric's noise
+    /// threshold.
+    #[arg(long)]
+    pub aa: Option<PathBuf>,
+    /// Largest p-value that counts as a significant change.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Smallest relative shift that counts as a change, whatever the A/A
+    /// noise.
+    #[arg(long, default_value_t = 0.02)]
+    pub min_shift: f64,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Reads one result file, or every `*.json` in a directory (in name order).
+///
+/// # Errors
+/// An unreadable path or result file.
+pub fn read_runs(path: &Path) -> anyhow::Result<Vec<RunResult>> {
+    let files = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot list {}", path.display()))?
+            .map(|entry| entry.map(|entry| entry.path()))
+            .collect::<Result<_, _>>()?;
+        files.retain(|file| {
+            file.extension()
+                .is_some_and(|extension| extension == "json")
+        });
+        files.sort();
+        files
+    } else {
+        vec![path.to_owned()]
+    };
+    files
+        .iter()
+        .map(|file| {
+            lockwell_results::read_result_file(file)
+                .with_context(|| format!("cannot read {}", file.display()))
+        })
+        .collect()
+}
+
+/// Runs `lockwell compare`: prints the verdicts and fails when a gated
+/// metric got slower, so that scripts can use the exit code.
+///
+/// # Errors
+/// Unreadable runs, a side without runs, or a regression.
+pub fn run_compare(args: &CompareArgs) -> anyhow::Result<Comparison> {
+    let a_runs = read_runs(&args.a)?;
+    let b_runs = read_runs(&args.b)?;
+    let aa_noise = match &args.aa {
+        Some(path) => aa_noise_thresholds(&read_runs(path)?),
+        None => Default::default(),
+    };
+    let thresholds = Thresholds {
+        alpha: args.alpha,
+        min_relative_shift: args.min_shift,
+        aa_noise,
+    };
+    let comparison = lockwell_results::compare(&a_runs, &b_runs, &thresholds)?;
+    let mut stdout = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut stdout, &comparison)?;
+        writeln!(stdout)?;
+    } else {
+        write!(stdout, "{}", comparison_table(&comparison))?;
+    }
+    let regressions: Vec<String> = comparison.regressions().map(describe_change).collect();
+    if !regressions.is_empty() {
+        bail!("regression: {}", regressions.join("; "));
+    }
+    Ok(comparison)
+}
+
+fn describe_change(metric: &MetricComparison) -> String {
+    format!(
+        "{} {} by {} (p = {:.3})",
+        metric.name,
+        verdict_name(metric.verdict),
+        metric.relative_shift.map_or_else(
+            || format!("{:+} {}", metric.shift, metric.unit),
+            |shift| { format!("{:+.1}%", shift * 100.0) }
+        ),
+        metric.p_value
+    )
+}
+
+const fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Faster => "faster",
+        Verdict::Slower => "slower",
+        Verdict::Same => "same",
+        _ => "unknown",
+    }
+}
+
+/// The human form of a comparison.
+#[must_use]
+pub fn comparison_table(comparison: &Comparison) -> String {
+    let mut text = format!(
+        "{:<28} {:>4} {:>14} {:>14} {:>9} {:>8} {:>9}  {}\n",
+        "metric", "runs", "A median", "B median", "shift", "p", "threshold", "verdict"
+    );
+    for metric in &comparison.metrics {
+        text.push_str(&format!(
+            "{:<28} {:>4} {:>14.6} {:>14.6} {:>9} {:>8.4} {:>8.1}%  {}{}\n",
+            metric.name,
+            format!("{}/{}", metric.a.runs, metric.b.runs),
+            metric.a.median,
+            metric.b.median,
+            percent(metric.relative_shift),
+            metric.p_value,
+            metric.threshold * 100.0,
+            verdict_name(metric.verdict),
+            if metric.gate { "" } else { " (not gated)" },
+        ));
+    }
+    for note in &comparison.notes {
+        text.push_str(&format!("note: {note}\n"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        let cases = [
+            ("10s", Some(Duration::from_secs(10))),
+            ("10", Some(Duration::from_secs(10))),
+            ("500ms", Some(Duration::from_millis(500))),
+            ("250us", Some(Duration::from_micros(250))),
+            ("1.5s", Some(Duration::from_millis(1500))),
+            ("2m", Some(Duration::from_secs(120))),
+            ("2h", None),
+            ("s", None),
+            ("-1s", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_duration(text).ok(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn arguments_make_a_closed_or_open_loop_config() {
+        let closed = Command::parse_from([
+            "bench",
+            "--inproc",
+            "--racers",
+            "64",
+            "--keys",
+            "10000",
+            "--cas-retry",
+            "backoff",
+            "--ops",
+            "5000",
+        ]);
+        let config = closed.bench.load_config();
+        assert_eq!(config.mode, LoopMode::Closed { racers: 64 });
+        assert_eq!(config.key_count, 10_000);
+        assert_eq!(
+            config.cas_retry,
+            CasRetry::Backoff {
+                base_us: 20,
+                cap_us: 5_000
+            }
+        );
+        assert_eq!(config.stop, StopAfter::Operations(5000));
+        assert_eq!(config.validate(), Ok(()));
+
+        let open = Command::parse_from(["bench", "--inproc", "--rate", "2000", "--duration", "3s"]);
+        let config = open.bench.load_config();
+        assert_eq!(
+            config.mode,
+            LoopMode::Open {
+                workers: 8,
+                rate_per_s: 2000.0
+            }
+        );
+        assert_eq!(config.stop, StopAfter::DurationMs(3000));
+        assert!(
+            Command::try_parse_from(["bench", "--ops", "5", "--duration", "1s"]).is_err(),
+            "--ops and --duration exclude each other"
+        );
+    }
+}
