@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{
-    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+    BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group,
+    criterion_main,
 };
 use lockwell_bench::{
     CopyBuffers, SERVER_CHECKSUM_SETS, digest_split_across_two_threads, memory_read_sum,
@@ -26,6 +27,9 @@ const BUFFER_LENS_BYTES: [usize; 4] = [4 * KIB, 64 * KIB, MIB, 16 * MIB];
 
 /// From this size on, one iteration takes milliseconds: fewer samples.
 const LARGE_BUFFER_LEN_BYTES: usize = 16 * MIB;
+
+/// From this size on, every sample runs the same number of iterations.
+const FLAT_SAMPLING_FROM_LEN_BYTES: usize = MIB;
 
 /// Copy benchmarks, by the distance of destination after source modulo the
 /// page: half a page apart is the physical limit; 16 bytes apart shows the
@@ -124,9 +128,16 @@ fn implementations(algorithm: ChecksumAlgorithm) -> Vec<Implementation> {
 }
 
 /// Fewer samples for the largest buffers, where one iteration takes
-/// milliseconds and the default would stretch the suite to many minutes.
+/// milliseconds and the default would stretch the suite to many minutes;
+/// flat sampling from 1 MiB, where the slow peers (table CRCs, MD5, software
+/// SHA-1) would otherwise overrun the measurement time.
 fn configure_for(group: &mut BenchmarkGroup<'_, WallTime>, len_bytes: usize) {
     group.throughput(Throughput::Bytes(len_bytes as u64));
+    group.sampling_mode(if len_bytes >= FLAT_SAMPLING_FROM_LEN_BYTES {
+        SamplingMode::Flat
+    } else {
+        SamplingMode::Auto
+    });
     if len_bytes >= LARGE_BUFFER_LEN_BYTES {
         group
             .sample_size(10)
