@@ -19,6 +19,14 @@
 //! the next one queues up, so under load each fsync (about 2.7 ms on the
 //! reference machine's disk) makes many writers durable at once.
 //!
+//! Measured (`tests/storage_throughput.rs`, release build, 64 writers in
+//! If-Match chains on distinct keys, 1 KiB bodies, 2 cores shared with
+//! other builds): 4,279 durable puts/s with group commit (17 writes per
+//! fsync) against 100/s with one fsync per write. Batches alternate
+//! between small and large: the writer starts syncing as soon as the first
+//! woken writer appends, and the rest queue behind that sync. A short
+//! commit delay could even them out at the cost of latency; not done.
+//!
 //! # Failure
 //!
 //! If a write or fsync of the log fails, the kernel may have dropped the
