@@ -11,6 +11,7 @@ use std::time::Duration;
 use madsim::net::NetSim;
 use madsim::rand::{Rng, thread_rng};
 use madsim::runtime::Handle;
+use madsim::time::TimeHandle;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -94,14 +95,14 @@ async fn two_nodes_exchange_messages_under_seeded_faults() {
         let mut round_trips = Vec::new();
         for i in 0..MESSAGES {
             let message = format!("message {i} from client");
-            let started = tokio::time::Instant::now();
+            let started = TimeHandle::current().now_instant();
             write_frame(&mut stream, message.as_bytes())
                 .await
                 .expect("send");
             let answer = read_frame(&mut stream).await.expect("receive");
             let expected: Vec<u8> = message.bytes().rev().collect();
             assert_eq!(answer, expected, "message {i} came back wrong");
-            round_trips.push(started.elapsed());
+            round_trips.push(TimeHandle::current().now_instant() - started);
             tokio::time::sleep(Duration::from_millis(MESSAGE_GAP_MS)).await;
         }
         round_trips
