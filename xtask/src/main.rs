@@ -526,20 +526,15 @@ fn fuzz(seconds: u64, only: Option<&str>) -> Result<()> {
         let log = logs.join(format!("{target}.log"));
         let log_file =
             std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let arguments = fuzz_run_arguments(&fuzz_dir, target, seconds)?;
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
         // libFuzzer's progress lines would bury the summary; the log keeps
         // them for whoever reproduces a crash.
-        let status = cargo_fuzz(&[
-            "run",
-            target,
-            "--",
-            &format!("-max_total_time={seconds}"),
-            &format!("-timeout={FUZZ_INPUT_TIMEOUT_S}"),
-            "-print_final_stats=1",
-        ])
-        .stdout(log_file.try_clone().context("sharing the log file")?)
-        .stderr(log_file)
-        .status()
-        .with_context(|| format!("running fuzz target {target}"))?;
+        let status = cargo_fuzz(&arguments)
+            .stdout(log_file.try_clone().context("sharing the log file")?)
+            .stderr(log_file)
+            .status()
+            .with_context(|| format!("running fuzz target {target}"))?;
         let crashes: Vec<PathBuf> = files_in(&artifacts)
             .into_iter()
             .filter(|path| !before.contains(path))
@@ -584,6 +579,40 @@ fn fuzz(seconds: u64, only: Option<&str>) -> Result<()> {
         bail!("{crashed} of {} fuzz targets crashed", reports.len());
     }
     Ok(())
+}
+
+/// `cargo fuzz run` arguments for one target: the corpus libFuzzer grows
+/// (`fuzz/corpus/<target>`, not committed), then the committed seeds
+/// (`fuzz/seeds/<target>`) if any, then libFuzzer's options, with the
+/// dictionary `fuzz/dicts/<target>.dict`, or else the one of the target's
+/// family (`xml_delete` -> `xml.dict`), if there is one.
+fn fuzz_run_arguments(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<Vec<String>> {
+    let corpus = fuzz_dir.join("corpus").join(target);
+    std::fs::create_dir_all(&corpus).with_context(|| format!("creating {}", corpus.display()))?;
+    let mut arguments = vec![
+        "run".to_string(),
+        target.to_string(),
+        corpus.display().to_string(),
+    ];
+    let seeds = fuzz_dir.join("seeds").join(target);
+    if seeds.is_dir() {
+        arguments.push(seeds.display().to_string());
+    }
+    arguments.extend([
+        "--".to_string(),
+        format!("-max_total_time={seconds}"),
+        format!("-timeout={FUZZ_INPUT_TIMEOUT_S}"),
+        "-print_final_stats=1".to_string(),
+    ]);
+    let family = target.split('_').next().unwrap_or(target);
+    let dictionary = [target, family]
+        .iter()
+        .map(|name| fuzz_dir.join("dicts").join(format!("{name}.dict")))
+        .find(|path| path.is_file());
+    if let Some(dictionary) = dictionary {
+        arguments.push(format!("-dict={}", dictionary.display()));
+    }
+    Ok(arguments)
 }
 
 /// The repository root: xtask's manifest sits one level below it.
