@@ -275,7 +275,7 @@ pub fn describe_progress(progress: &Progress) -> String {
             let tally = interval.tally;
             format!(
                 "[{:>6.1} s] {:>10.0} ops/s  goodput {:>10.0} writes/s  conflicts {:>6}  errors {}",
-                interval.end().as_secs_f64(),
+                interval.end.as_secs_f64(),
                 interval.per_second(tally.operations),
                 interval.per_second(tally.successful_writes),
                 percent(tally.conflict_rate()),
@@ -442,6 +442,20 @@ const fn verdict_name(verdict: Verdict) -> &'static str {
     }
 }
 
+/// A value with about four significant digits, without exponent for the
+/// magnitudes metrics have (ratios to nanoseconds).
+fn significant(value: f64) -> String {
+    let magnitude = value.abs();
+    let decimals = if magnitude >= 1000.0 || magnitude == 0.0 {
+        0
+    } else if magnitude >= 1.0 {
+        3
+    } else {
+        5
+    };
+    format!("{value:.decimals$}")
+}
+
 /// The human form of a comparison.
 #[must_use]
 pub fn comparison_table(comparison: &Comparison) -> String {
@@ -451,11 +465,11 @@ pub fn comparison_table(comparison: &Comparison) -> String {
     );
     for metric in &comparison.metrics {
         text.push_str(&format!(
-            "{:<28} {:>4} {:>14.6} {:>14.6} {:>9} {:>8.4} {:>8.1}%  {}{}\n",
+            "{:<28} {:>4} {:>14} {:>14} {:>9} {:>8.4} {:>8.1}%  {}{}\n",
             metric.name,
             format!("{}/{}", metric.a.runs, metric.b.runs),
-            metric.a.median,
-            metric.b.median,
+            significant(metric.a.median),
+            significant(metric.b.median),
             percent(metric.relative_shift),
             metric.p_value,
             metric.threshold * 100.0,
@@ -479,6 +493,20 @@ mod tests {
     struct Command {
         #[command(flatten)]
         bench: BenchArgs,
+    }
+
+    #[test]
+    fn compared_values_keep_about_four_significant_digits() {
+        let cases = [
+            (0.0, "0"),
+            (0.012_345_6, "0.01235"),
+            (1.093_006, "1.093"),
+            (3612.4, "3612"),
+            (165_049.377, "165049"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(significant(value), expected, "{value}");
+        }
     }
 
     #[test]

@@ -56,17 +56,15 @@ pub enum Progress {
 pub struct IntervalProgress {
     /// 0 for the first interval after the warm-up.
     pub index: u64,
+    /// When the interval ended, counted from the end of the warm-up.
+    pub end: Duration,
+    /// The configured interval, except for the last one, which ends at
+    /// the last completion.
     pub length: Duration,
     pub tally: Tally,
 }
 
 impl IntervalProgress {
-    /// When the interval ended, counted from the end of the warm-up.
-    #[must_use]
-    pub fn end(&self) -> Duration {
-        self.length * u32::try_from(self.index + 1).unwrap_or(u32::MAX)
-    }
-
     #[must_use]
     pub fn per_second(&self, count: u64) -> f64 {
         count as f64 / self.length.as_secs_f64()
@@ -145,7 +143,9 @@ pub fn run<T: Target>(
         ),
         None => None,
     };
+    let started = now();
     let mut collector = Collector {
+        measure_start: started + warmup,
         pending: BTreeMap::new(),
         next_index: 0,
         complete_below: vec![0; connections.len()],
@@ -155,7 +155,6 @@ pub fn run<T: Target>(
         log,
     };
 
-    let started = now();
     let shared = Shared {
         config,
         zipf: &zipf,
@@ -218,6 +217,7 @@ fn create_keys<C: Connection>(connection: &mut C, config: &LoadConfig) -> Result
 
 /// Merges the workers' interval reports in interval order.
 struct Collector<'a, 'b, W: Write> {
+    measure_start: Instant,
     /// Intervals some worker may still report into.
     pending: BTreeMap<u64, Histograms>,
     /// The first interval not yet closed.
@@ -251,7 +251,8 @@ impl<W: Write> Collector<'_, '_, W> {
             .expect("a run has at least one worker");
         // After the last report, close what was reported; before it, also
         // the intervals in which nothing completed (a stall shows as zero).
-        let close_below = if complete_below == u64::MAX {
+        let all_reported = complete_below == u64::MAX;
+        let close_below = if all_reported {
             self.pending
                 .last_key_value()
                 .map_or(self.next_index, |(&index, _)| index + 1)
@@ -261,7 +262,8 @@ impl<W: Write> Collector<'_, '_, W> {
         while self.next_index < close_below {
             let index = self.next_index;
             let histograms = self.pending.remove(&index).unwrap_or_default();
-            self.close(index, histograms, progress)?;
+            let is_last = all_reported && index + 1 == close_below;
+            self.close(index, histograms, is_last, progress)?;
             self.next_index += 1;
         }
         Ok(())
@@ -271,19 +273,27 @@ impl<W: Write> Collector<'_, '_, W> {
         &mut self,
         index: u64,
         histograms: Histograms,
+        is_last: bool,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<(), RunError> {
+        let start = self.interval * u32::try_from(index).unwrap_or(u32::MAX);
+        let mut end = start + self.interval;
+        if is_last && let Some(last_completion) = self.last_completion {
+            end = end.min(last_completion.saturating_duration_since(self.measure_start));
+        }
+        // At least a microsecond, so that rates stay finite.
+        let length = end.saturating_sub(start).max(Duration::from_micros(1));
         if let Some(log) = &mut self.log {
-            let start = self.interval * u32::try_from(index).unwrap_or(u32::MAX);
             for (key, histogram) in &histograms {
                 let tag = key.tag();
-                log.write_histogram(histogram, start, self.interval, Tag::new(&tag))
+                log.write_histogram(histogram, start, length, Tag::new(&tag))
                     .map_err(|error| RunError::IntervalLog(io::Error::other(error.to_string())))?;
             }
         }
         progress(&Progress::Interval(IntervalProgress {
             index,
-            length: self.interval,
+            end,
+            length,
             tally: Tally::of(&histograms),
         }));
         merge_into(&mut self.totals, histograms);
@@ -474,12 +484,18 @@ mod tests {
         config.interval_ms = 20;
         let mut log = Vec::new();
         let mut intervals = Vec::new();
+        let mut last_end = Duration::ZERO;
         let report = run(&target, &config, Some(&mut log), &mut |progress| {
             if let Progress::Interval(interval) = progress {
                 intervals.push(interval.index);
+                last_end = interval.end;
             }
         })
         .unwrap();
+        assert_eq!(
+            last_end, report.measured,
+            "the last interval ends with the run"
+        );
         let mut merged = BTreeMap::new();
         let written = merge_interval_log(&log, &mut merged).unwrap();
         assert!(written >= report.histograms.len());
