@@ -56,6 +56,7 @@ use lockwell_core::{BucketName, CommitRecord, ObjectPath};
 pub mod codec;
 pub mod file;
 pub mod memory;
+pub mod sim_disk;
 
 pub use file::{FileStorage, FileStorageConfig};
 pub use memory::MemoryStorage;
