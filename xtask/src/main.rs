@@ -80,6 +80,19 @@ enum Task {
         #[arg(long)]
         target: Option<String>,
     },
+    /// The crash test of the file backend (not part of `test`): runs the
+    /// server as a child process, SIGKILLs it at seeded moments under
+    /// concurrent conditional and idempotent writes, restarts it, and fails
+    /// if an acknowledged write or idempotency record is lost or a write is
+    /// half-visible (`lockwell-server/src/bin/lockwell-crash-harness.rs`).
+    Crash {
+        /// Kill-and-restart cycles.
+        #[arg(long, default_value_t = CRASH_DEFAULT_CYCLES)]
+        cycles: u32,
+        /// Seed of the kill moments and the operations.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -101,6 +114,7 @@ fn main() -> ExitCode {
         } => sim(seeds, seed, check_determinism),
         Task::Interop { pytest_args } => interop(&pytest_args),
         Task::Fuzz { seconds, target } => fuzz(seconds, target.as_deref()),
+        Task::Crash { cycles, seed } => crash(cycles, seed),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -461,6 +475,31 @@ fn loom_planted() -> Result<Vec<String>> {
         models.len()
     );
     Ok(models)
+}
+
+/// Cycles of `cargo xtask crash` without `--cycles`.
+const CRASH_DEFAULT_CYCLES: u32 = 50;
+
+/// Builds the crash harness in release mode (the server it starts is
+/// itself) and runs it.
+fn crash(cycles: u32, seed: Option<u64>) -> Result<()> {
+    let cycles = cycles.to_string();
+    let seed = seed.map(|seed| seed.to_string());
+    let mut args = vec![
+        "run",
+        "--release",
+        "--package",
+        "lockwell-server",
+        "--bin",
+        "lockwell-crash-harness",
+        "--",
+        "--cycles",
+        &cycles,
+    ];
+    if let Some(seed) = &seed {
+        args.extend(["--seed", seed]);
+    }
+    cargo(&args, &[])
 }
 
 /// Seconds per target of `cargo xtask fuzz` without `--seconds`.
