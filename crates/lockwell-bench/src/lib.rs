@@ -10,8 +10,9 @@
 pub mod cli;
 pub mod environment;
 pub mod loadgen;
-pub mod rng;
-pub mod zipf;
+// The seeded stream and the zipf sampler live in lockwell-workload, so the
+// load generator and the simulator draw keys the same way.
+pub use lockwell_workload::{rng, zipf};
 
 use std::hint::black_box;
 

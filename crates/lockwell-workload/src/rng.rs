@@ -1,7 +1,9 @@
-//! A seeded pseudo-random stream for the load generator: SplitMix64
-//! (Steele, Lea and Flood), small, fast and good enough to pick keys, ops
-//! and backoff delays. Each worker owns one, seeded from the run's seed and
-//! its index, so a run's op sequence per worker is reproducible.
+//! A seeded pseudo-random stream: SplitMix64 (Steele, Lea and Flood),
+//! small, fast and good enough to pick ops, keys, conditions and backoff
+//! delays. Integer arithmetic only, so a seed gives the same stream on every
+//! platform. Each client (or load-generator worker) owns one, seeded from
+//! the run's seed and its index, so its op sequence is reproducible on its
+//! own, whatever the other clients do.
 
 /// SplitMix64: a 64-bit counter passed through a mixing function.
 #[derive(Debug, Clone)]
@@ -15,8 +17,8 @@ impl SplitMix64 {
         Self { state: seed }
     }
 
-    /// The stream of worker `index` of a run seeded with `seed`: streams of
-    /// different workers start far apart.
+    /// The stream of worker (or client) `index` of a run seeded with `seed`:
+    /// streams of different workers start far apart.
     #[must_use]
     pub fn for_worker(seed: u64, index: usize) -> Self {
         let mut mixer = Self::new(seed ^ (index as u64).wrapping_mul(0xd134_2543_de82_ef95));

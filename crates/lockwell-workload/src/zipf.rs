@@ -5,7 +5,12 @@
 //! Sampling inverts a precomputed cumulative table by binary search: exact
 //! (no rejection, no approximation of the normalising sum), deterministic
 //! for a seeded stream, `O(log n)` per draw, and 8 bytes per key. The table
-//! is shared by all workers.
+//! is shared by all clients.
+//!
+//! The table is built with `f64::powf`, whose last bit may differ between
+//! platforms' maths libraries; a draw changes only if it lands in that
+//! sliver of a boundary (odds around 2^-50), so streams are identical
+//! across platforms in practice and bit-identical on one.
 
 use crate::rng::SplitMix64;
 
