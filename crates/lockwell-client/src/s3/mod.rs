@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::Method;
-use lockwell_core::checksum::{ChecksumAlgorithm, digest};
+use lockwell_core::checksum::{ChecksumAlgorithm, Digest, digest};
 use lockwell_proto::sigv4::{Credentials, SecretKey};
 use lockwell_proto::xml::{MAX_DELETE_OBJECTS, MAX_PART_NUMBER};
 use tokio::io::AsyncRead;
@@ -268,7 +268,7 @@ impl<C: Connector> S3Client<C> {
             request = request.header(IDEMPOTENCY_KEY_HEADER, idempotency_key.as_str())?;
         }
         if let Some(algorithm) = options.checksum {
-            request = with_checksum_header(request, algorithm, &body)?;
+            request = with_checksum_header(request, algorithm, &body)?.0;
         }
         let request = request.buffered(body);
         self.send(Operation::PutObject, request, parse_put).await
@@ -567,19 +567,19 @@ impl<C: Connector> S3Client<C> {
         let mut request = S3Request::new(Method::PUT, Some(&upload.bucket), Some(&upload.key))
             .query("partNumber", part_number.to_string())
             .query("uploadId", upload.upload_id.clone());
+        let mut checksum = None;
         if let Some(algorithm) = upload.checksum {
-            request = with_checksum_header(request, algorithm, &body)?;
+            let (with_header, digest) = with_checksum_header(request, algorithm, &body)?;
+            request = with_header;
+            checksum = Some(digest);
         }
-        let algorithm = upload.checksum;
         let request = request.buffered(body);
         self.send(Operation::UploadPart, request, |response| {
             let response = success(response)?;
             Ok(UploadedPart {
                 part_number,
                 etag: etag(&response)?,
-                checksum: checksums(&response.headers)
-                    .into_iter()
-                    .find(|digest| Some(digest.algorithm()) == algorithm),
+                checksum,
             })
         })
         .await
@@ -629,16 +629,24 @@ impl<C: Connector> S3Client<C> {
     }
 }
 
-/// Adds `x-amz-checksum-<algorithm>` of `body` (K1, K2).
+/// Adds `x-amz-checksum-<algorithm>` of `body` (K1, K2), with
+/// `x-amz-sdk-checksum-algorithm` naming it as the AWS SDKs do (some
+/// servers only echo the checksum back when it is there). Returns the
+/// digest sent: the server stores the body only if it matches.
 fn with_checksum_header(
     request: S3Request,
     algorithm: ChecksumAlgorithm,
     body: &[u8],
-) -> Result<S3Request, Error> {
+) -> Result<(S3Request, Digest), Error> {
     let name = algorithm
         .s3_header_name()
         .ok_or_else(|| Error::InvalidInput(format!("{algorithm} is not an S3 checksum header")))?;
-    request.header(name, &digest(algorithm, body).to_base64())
+    let digest = digest(algorithm, body);
+    let request = request.header(name, &digest.to_base64())?.header(
+        "x-amz-sdk-checksum-algorithm",
+        &algorithm.name().to_ascii_uppercase(),
+    )?;
+    Ok((request, digest))
 }
 
 /// A PutObject's answer: 200 with the ETag (E2) and any stored checksum.

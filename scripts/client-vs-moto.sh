@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Runs lockwell-client's S3 conformance tests (crates/lockwell-client/tests/
+# s3_moto.rs) against moto's S3 server on a free loopback port, in two passes:
+#   1. moto without authentication: the client's requests and its parsing of
+#      moto's XML and headers;
+#   2. moto with IAM authentication, which verifies SigV4 signatures: proof
+#      that the client signs the way AWS does, not only the way
+#      lockwell-server verifies.
+# moto comes from the interop venv (scripts/install-interop-deps.sh).
+# Extra arguments go to the test binary, e.g.
+#   scripts/client-vs-moto.sh moto_multipart
+# Exits non-zero if either pass fails.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$("$repo_root/scripts/install-interop-deps.sh" | tail -n 1)"
+python="$venv/bin/python"
+moto_pid=""
+moto_log="$(mktemp -t moto-server.XXXXXX)"
+
+stop_moto() {
+    if [[ -n "$moto_pid" ]]; then
+        kill "$moto_pid" 2>/dev/null || true
+        wait "$moto_pid" 2>/dev/null || true
+        moto_pid=""
+    fi
+}
+trap 'stop_moto; rm -f "$moto_log"' EXIT
+
+# start_moto [ENV=VALUE...]: starts moto_server with the given environment and
+# exports LOCKWELL_MOTO_ENDPOINT once it answers.
+start_moto() {
+    local port
+    port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    env "$@" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+    moto_pid=$!
+    export LOCKWELL_MOTO_ENDPOINT="http://127.0.0.1:$port"
+    if ! "$python" - "$LOCKWELL_MOTO_ENDPOINT" <<'EOF'; then
+import sys, time, urllib.error, urllib.request
+
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1).read()
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)  # answering, if only with an auth error
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+EOF
+        echo "moto_server did not answer on $LOCKWELL_MOTO_ENDPOINT within 30 s:" >&2
+        cat "$moto_log" >&2
+        exit 1
+    fi
+}
+
+cd "$repo_root"
+# Build first, so that neither pass spends moto's time compiling.
+cargo test --quiet -p lockwell-client --test s3_moto --no-run
+status=0
+
+echo "== pass 1: lockwell-client against moto (no authentication)"
+start_moto
+LOCKWELL_MOTO_ACCESS_KEY=moto-access-key LOCKWELL_MOTO_SECRET_KEY=moto-secret-key \
+    cargo test --quiet -p lockwell-client --test s3_moto -- --ignored --skip moto_iam_ "$@" \
+    || status=$?
+stop_moto
+
+echo "== pass 2: lockwell-client against moto with IAM authentication (SigV4 verified)"
+# moto answers the first four requests without authentication: start_moto's
+# readiness probe, then just enough to create a user with an allow-all policy
+# and an access key for it.
+start_moto INITIAL_NO_AUTH_ACTION_COUNT=4
+read -r access_key secret_key < <("$python" - "$LOCKWELL_MOTO_ENDPOINT" <<'EOF'
+import json, sys
+
+import boto3
+
+iam = boto3.client(
+    "iam",
+    endpoint_url=sys.argv[1],
+    region_name="us-east-1",
+    aws_access_key_id="bootstrap",
+    aws_secret_access_key="bootstrap",
+)
+iam.create_user(UserName="lockwell-client")
+allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+iam.put_user_policy(UserName="lockwell-client", PolicyName="allow-all", PolicyDocument=json.dumps(allow_all))
+key = iam.create_access_key(UserName="lockwell-client")["AccessKey"]
+print(key["AccessKeyId"], key["SecretAccessKey"])
+EOF
+)
+LOCKWELL_MOTO_ACCESS_KEY="$access_key" LOCKWELL_MOTO_SECRET_KEY="$secret_key" \
+    cargo test --quiet -p lockwell-client --test s3_moto -- --ignored "$@" || status=$?
+stop_moto
+
+exit "$status"
