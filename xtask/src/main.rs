@@ -201,6 +201,7 @@ fn test() -> Result<()> {
             "doc tests",
             Box::new(|| cargo(&["test", "--workspace", "--doc"], &[])),
         ),
+        ("interop: boto3 and AWS CLI", Box::new(|| interop(&[]))),
         (
             "simulation campaign + determinism",
             Box::new(|| sim(TEST_SIM_SEEDS, None, true)),
@@ -367,7 +368,7 @@ struct ChildServer {
 impl ChildServer {
     fn start() -> Result<Self> {
         use std::io::{BufRead, BufReader};
-        let mut child = Command::new("target/release/lockwell")
+        let mut child = Command::new("target/debug/lockwell")
             .args(["serve", "--memory", "--listen", "127.0.0.1:0"])
             .args([
                 "--access-key",
@@ -377,7 +378,7 @@ impl ChildServer {
             ])
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .context("starting target/release/lockwell serve")?;
+            .context("starting target/debug/lockwell serve")?;
         let stdout = child.stdout.take().context("server stdout")?;
         let (sender, receiver) = std::sync::mpsc::channel();
         // The reader outlives the search for the address so the server never
