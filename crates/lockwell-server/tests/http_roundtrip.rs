@@ -603,6 +603,9 @@ async fn i1_i2_i3_i5_i7_idempotency_keys() {
     );
     let other_key = alice.send(idempotent("/bkt/other", "v1", "key-1")).await;
     assert_eq!(other_key.status, 422, "I2: other target key");
+    create_bucket(&alice, "bkt2").await;
+    let other_bucket = alice.send(idempotent("/bkt2/k", "v1", "key-1")).await;
+    assert_eq!(other_bucket.status, 200, "I1: records are per bucket");
 
     let lost = alice.send(idempotent("/bkt/k", "late", "key-2")).await;
     assert_eq!(lost.status, 412);

@@ -187,11 +187,34 @@ impl hyper::rt::Timer for RuntimeTimer {
 
     fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
         Box::pin(RuntimeSleep(Box::pin(tokio::time::sleep_until(
-            deadline.into(),
+            runtime_instant(deadline),
         ))))
     }
 
     fn now(&self) -> std::time::Instant {
-        tokio::time::Instant::now().into()
+        runtime_now()
     }
+}
+
+/// The runtime's clock reading: the simulator's virtual instant under
+/// madsim, tokio's (pausable) clock otherwise.
+#[cfg(madsim)]
+fn runtime_now() -> std::time::Instant {
+    madsim::time::TimeHandle::current().now_instant()
+}
+
+#[cfg(not(madsim))]
+fn runtime_now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// hyper's deadline as the runtime's instant type (std's under madsim).
+#[cfg(madsim)]
+fn runtime_instant(deadline: std::time::Instant) -> tokio::time::Instant {
+    deadline
+}
+
+#[cfg(not(madsim))]
+fn runtime_instant(deadline: std::time::Instant) -> tokio::time::Instant {
+    tokio::time::Instant::from_std(deadline)
 }

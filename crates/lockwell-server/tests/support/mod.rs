@@ -145,6 +145,8 @@ pub struct TestRequest {
     pub payload: Payload,
     /// `Content-Length` to send; `None` sends the body's length.
     pub content_length: Option<u64>,
+    /// Send no `Content-Length` at all.
+    pub omit_content_length: bool,
     /// Shut down the write side after the body (a client that sent less
     /// than it declared and gave up).
     pub half_close: bool,
@@ -168,6 +170,7 @@ impl TestRequest {
             body: Vec::new(),
             payload: Payload::SignedSha256,
             content_length: None,
+            omit_content_length: false,
             half_close: false,
             signing_offset_s: 0,
             unsigned_headers: Vec::new(),
@@ -216,6 +219,11 @@ impl TestRequest {
 
     pub fn content_length(mut self, len_bytes: u64) -> Self {
         self.content_length = Some(len_bytes);
+        self
+    }
+
+    pub fn without_content_length(mut self) -> Self {
+        self.omit_content_length = true;
         self
     }
 
@@ -368,10 +376,11 @@ impl Client {
         for (name, value) in &request.unsigned_headers {
             head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
         }
-        let content_length = request.content_length.unwrap_or(body_len_bytes);
-        head.extend_from_slice(
-            format!("content-length: {content_length}\r\nconnection: close\r\n\r\n").as_bytes(),
-        );
+        if !request.omit_content_length {
+            let content_length = request.content_length.unwrap_or(body_len_bytes);
+            head.extend_from_slice(format!("content-length: {content_length}\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"connection: close\r\n\r\n");
         head
     }
 
@@ -412,7 +421,9 @@ pub async fn send_raw(
     .expect("the server answered in time")
 }
 
-async fn read_response(stream: &mut TcpStream, head_request: bool) -> TestResponse {
+/// Reads one response from `stream`: its head, then `Content-Length` bytes
+/// (none for HEAD, 204 and 304).
+pub async fn read_response(stream: &mut TcpStream, head_request: bool) -> TestResponse {
     let mut received = Vec::new();
     let head_end = loop {
         if let Some(end) = received.windows(4).position(|window| window == b"\r\n\r\n") {

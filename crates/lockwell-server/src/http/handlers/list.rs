@@ -77,18 +77,27 @@ where
         is_truncated: false,
         last_returned: None,
     };
-    let mut cursor = start_after;
+    let roll_up = |key: &str| -> Option<String> {
+        let delimiter = delimiter.filter(|delimiter| !delimiter.is_empty())?;
+        let rest = key.get(prefix.len()..)?;
+        let at = rest.find(delimiter)?;
+        Some(key[..prefix.len() + at + delimiter.len()].to_string())
+    };
+    // Resuming after a common prefix (a continuation token or marker that
+    // names one) skips every key it rolled up, so no prefix repeats.
+    let mut cursor = start_after.map(|after| match roll_up(&after) {
+        Some(common_prefix) if common_prefix == after => {
+            let mut skip_to = after;
+            skip_to.push(MAX_CHAR);
+            skip_to
+        }
+        _ => after,
+    });
     'batches: loop {
         let (batch, more_follow) = fetch(cursor.clone()).await?;
         let batch_len = batch.len();
         for (key, value) in batch {
-            let rolled_up = delimiter
-                .filter(|delimiter| !delimiter.is_empty())
-                .and_then(|delimiter| {
-                    let rest = key.get(prefix.len()..)?;
-                    let at = rest.find(delimiter)?;
-                    Some(key[..prefix.len() + at + delimiter.len()].to_string())
-                });
+            let rolled_up = roll_up(&key);
             if page.objects.len() + page.common_prefixes.len() >= max_keys {
                 page.is_truncated = true;
                 break 'batches;
@@ -461,6 +470,13 @@ mod tests {
                 "",
                 Some("/"),
                 Some("photos/"),
+                2,
+                r#"objects=["z"] prefixes=["videos/"] truncated=false last=Some("z")"#,
+            ),
+            (
+                "",
+                Some("/"),
+                Some("photos/2023/a.jpg"),
                 2,
                 r#"objects=[] prefixes=["photos/", "videos/"] truncated=true last=Some("videos/")"#,
             ),

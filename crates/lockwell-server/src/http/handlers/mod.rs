@@ -12,12 +12,14 @@ use std::sync::Arc;
 
 use http::Response;
 use http::header::CONTENT_TYPE;
-use lockwell_core::checksum::{ChecksumAlgorithm, Digest, Digests};
-use lockwell_core::idempotency::{ClaimOutcome, Fingerprint, IdempotencyScope, Principal};
+use lockwell_core::checksum::{ChecksumAlgorithm, Digest, Digests, digest};
+use lockwell_core::idempotency::{
+    ClaimOutcome, Fingerprint, IdempotencyKey, IdempotencyScope, Principal,
+};
 use lockwell_core::object::ObjectMetadata;
 use lockwell_core::precondition::{Rejected, WriteConditions};
 use lockwell_core::store::Committed;
-use lockwell_core::{ETag, ObjectPath, ObjectVersion};
+use lockwell_core::{BucketName, ETag, ObjectPath, ObjectVersion};
 use lockwell_proto::headers;
 use lockwell_proto::route::S3Operation;
 use lockwell_proto::xml::{MAX_REQUEST_XML_LEN_BYTES, Owner};
@@ -282,7 +284,7 @@ pub(super) async fn start_write(
     })?;
     let scope = IdempotencyScope {
         principal: request.principal.clone(),
-        idempotency_key,
+        idempotency_key: bucket_scoped_key(&path.bucket, &idempotency_key),
     };
     let fingerprint = Fingerprint {
         path: path.clone(),
@@ -314,6 +316,22 @@ pub(super) async fn start_write(
         .into()),
         _ => Err(Failure::internal("unknown idempotency claim outcome")),
     }
+}
+
+/// SPEC I1 scopes a record by principal, bucket, key and idempotency key,
+/// and I2 makes the same idempotency key on another object key a mismatch
+/// (422). lockwell-core scopes by (principal, idempotency key) and compares
+/// the target in the fingerprint, which gives I2 within a bucket; folding
+/// the bucket into the key keeps buckets apart: the same client key in two
+/// buckets names two records. The folded key is the hex SHA-256 of the
+/// bucket name, a NUL and the client's key: 64 visible ASCII characters.
+fn bucket_scoped_key(bucket: &BucketName, key: &IdempotencyKey) -> IdempotencyKey {
+    let mut scoped = Vec::with_capacity(bucket.as_str().len() + 1 + key.as_str().len());
+    scoped.extend_from_slice(bucket.as_str().as_bytes());
+    scoped.push(0);
+    scoped.extend_from_slice(key.as_str().as_bytes());
+    let hex = digest(ChecksumAlgorithm::Sha256, &scoped).to_hex();
+    IdempotencyKey::parse(&hex).expect("64 hex digits are a valid idempotency key")
 }
 
 /// Gives a claim back when the write stops before its commit.
@@ -446,6 +464,20 @@ mod tests {
                 assert!(headers.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn i1_idempotency_records_are_scoped_per_bucket() {
+        let key = IdempotencyKey::parse("op-1").unwrap();
+        let bucket = |name: &str| BucketName::parse(name).unwrap();
+        let scoped = bucket_scoped_key(&bucket("alpha"), &key);
+        assert_eq!(scoped, bucket_scoped_key(&bucket("alpha"), &key));
+        assert_ne!(scoped, bucket_scoped_key(&bucket("bravo"), &key));
+        assert_ne!(
+            scoped,
+            bucket_scoped_key(&bucket("alpha"), &IdempotencyKey::parse("op-2").unwrap())
+        );
+        assert_eq!(scoped.as_str().len(), 64);
     }
 
     #[test]

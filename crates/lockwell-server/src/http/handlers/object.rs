@@ -9,8 +9,8 @@ use http::header::{
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use lockwell_core::precondition::{
-    CopyDestinationCondition, DeleteConditions, ETagCondition, Rejected, RequestETag, Validators,
-    WriteConditions, evaluate_read,
+    Condition, CopyDestinationCondition, DeleteConditions, ETagCondition, Rejected, RequestETag,
+    Validators, WriteConditions, evaluate_read,
 };
 use lockwell_core::store::{Committed, CopyRequest, MetadataDirective};
 use lockwell_core::{BucketName, ETag, NewObject, ObjectPath, ObjectVersion};
@@ -346,10 +346,14 @@ pub(super) async fn copy_object(
         destination_condition,
         metadata,
     };
-    let committed = app
+    let committed = match app
         .engine()
         .copy_object(&request.principal, &copy, crate::clock::now_ms())
-        .await??;
+        .await?
+    {
+        Ok(committed) => committed,
+        Err(rejected) => return Err(s3_copy_rejection(app, request, &path, rejected).await),
+    };
     let checksums = installed_checksums(app, &request.principal, &path, &committed).await;
     Ok(xml_ok(&CopyObjectResult {
         xmlns: xml::S3_XMLNS,
@@ -357,6 +361,35 @@ pub(super) async fn copy_object(
         etag: committed.etag,
         checksum: checksums.iter().find_map(xml::ChecksumElement::from_digest),
     }))
+}
+
+/// lockwell-core's C7 answers an overwrite-only copy onto an absent
+/// destination with 412; S3's `If-Match` says 404 NoSuchKey there, as C2
+/// does for a put. The destination is read after the rejection: if it is
+/// absent then, 404 is a true answer at a moment within the request, and
+/// either way nothing was written.
+async fn s3_copy_rejection(
+    app: &App,
+    request: &S3Request<'_>,
+    destination: &ObjectPath,
+    rejected: Rejected,
+) -> Failure {
+    let overwrite_only = matches!(
+        rejected,
+        Rejected::PreconditionFailed {
+            condition: Condition::RequireMatchEtag,
+            ..
+        }
+    );
+    if overwrite_only
+        && let Ok(None) = app
+            .engine()
+            .get_object(&request.principal, destination)
+            .await
+    {
+        return Failure::Refused(no_such_key());
+    }
+    Failure::Rejected(rejected)
 }
 
 /// The destination conditions S3 headers express, in lockwell-core's copy
