@@ -15,7 +15,7 @@ use crate::body::RequestBody;
 use crate::error::Error;
 use crate::observe::{AttemptEvent, Observer, Operation, Outcome, RequestEvent};
 use crate::retry::{RequestClass, RetryBudget, RetryPolicy, StopReason, plan_retry};
-use crate::runtime::{Clock, Random, RuntimeClock};
+use crate::runtime::{Clock, Random, RuntimeClock, monotonic_now};
 use crate::transport::{CollectedResponse, Connector, Transport};
 
 /// What a client draws time, randomness and observation from.
@@ -109,11 +109,11 @@ impl<C: Connector> HttpCore<C> {
         mut build: impl FnMut(SystemTime) -> Result<Request<RequestBody>, Error>,
         parse: impl Fn(CollectedResponse) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let started = Instant::now();
+        let started = monotonic_now();
         let mut attempt: u32 = 1;
         let mut last_retry_cost = None;
         loop {
-            let attempt_started = Instant::now();
+            let attempt_started = monotonic_now();
             let result = match build(self.clock.now()) {
                 Ok(request) => self.transport.send(request).await.and_then(|response| {
                     let status = response.status.as_u16();
@@ -121,7 +121,7 @@ impl<C: Connector> HttpCore<C> {
                 }),
                 Err(error) => Err(error),
             };
-            let attempt_latency = attempt_started.elapsed();
+            let attempt_latency = monotonic_now().saturating_duration_since(attempt_started);
             match result {
                 Ok((status, value)) => {
                     self.budget.on_success(last_retry_cost);
@@ -195,7 +195,7 @@ impl<C: Connector> HttpCore<C> {
             observer.on_request(&RequestEvent {
                 operation: call.operation,
                 attempts,
-                latency: started.elapsed(),
+                latency: monotonic_now().saturating_duration_since(started),
                 outcome,
                 stopped,
             });

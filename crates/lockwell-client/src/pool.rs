@@ -104,13 +104,14 @@ impl<T> IdlePool<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::monotonic_now;
 
     const TIMEOUT: Duration = Duration::from_secs(20);
 
     #[tokio::test]
     async fn reuse_is_lifo_per_endpoint() {
         let pool = IdlePool::new(4, TIMEOUT);
-        let now = Instant::now();
+        let now = monotonic_now();
         pool.checkin("a:1", 1, now);
         pool.checkin("a:1", 2, now);
         pool.checkin("b:1", 10, now);
@@ -123,7 +124,7 @@ mod tests {
     #[tokio::test]
     async fn idle_list_is_bounded_at_the_limit_and_drops_the_oldest() {
         let pool = IdlePool::new(DEFAULT_MAX_IDLE_PER_ENDPOINT, TIMEOUT);
-        let now = Instant::now();
+        let now = monotonic_now();
         for connection in 0..DEFAULT_MAX_IDLE_PER_ENDPOINT {
             pool.checkin("a:1", connection, now);
         }
@@ -141,7 +142,7 @@ mod tests {
     #[tokio::test]
     async fn a_zero_limit_keeps_nothing() {
         let pool = IdlePool::new(0, TIMEOUT);
-        let now = Instant::now();
+        let now = monotonic_now();
         pool.checkin("a:1", 1, now);
         assert_eq!(pool.checkout("a:1", now, |_| true), None);
     }
@@ -149,7 +150,7 @@ mod tests {
     #[tokio::test]
     async fn expired_and_unusable_connections_are_dropped_on_checkout() {
         let pool = IdlePool::new(4, TIMEOUT);
-        let start = Instant::now();
+        let start = monotonic_now();
         pool.checkin("a:1", 1, start);
         pool.checkin("a:1", 2, start + Duration::from_secs(10));
         pool.checkin("a:1", 3, start + Duration::from_secs(15));

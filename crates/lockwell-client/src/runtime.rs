@@ -40,6 +40,20 @@ fn runtime_now() -> SystemTime {
     SystemTime::now()
 }
 
+/// The runtime's monotonic clock, what latencies, timeouts and idle times
+/// are measured with: madsim's virtual instant under simulation, tokio's
+/// (pausable) clock otherwise.
+pub(crate) fn monotonic_now() -> tokio::time::Instant {
+    #[cfg(madsim)]
+    {
+        madsim::time::TimeHandle::current().now_instant()
+    }
+    #[cfg(not(madsim))]
+    {
+        tokio::time::Instant::now()
+    }
+}
+
 /// A source of random bits: backoff jitter (SPEC R3) draws from it.
 pub trait Random: Send + fmt::Debug {
     fn next_u64(&mut self) -> u64;

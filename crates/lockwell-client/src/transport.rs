@@ -23,12 +23,12 @@ use http::{HeaderMap, Request, StatusCode};
 use hyper::client::conn::http1::{self, SendRequest};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 
 use crate::body::{BodySourceError, CollectError, RequestBody, collect};
 use crate::error::{Error, RequestSent};
 use crate::io::{CountingIo, WrittenBytes};
 use crate::pool::{DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_IDLE_PER_ENDPOINT, IdlePool};
+use crate::runtime::monotonic_now;
 
 /// Time to open a connection, when the caller does not say.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
@@ -269,7 +269,7 @@ impl<C: Connector> Transport<C> {
             })?;
         if !asks_to_close(&parts.headers) {
             self.pool
-                .checkin(&self.authority, connection, Instant::now());
+                .checkin(&self.authority, connection, monotonic_now());
         }
         Ok(CollectedResponse {
             status: parts.status,
@@ -281,7 +281,7 @@ impl<C: Connector> Transport<C> {
     async fn connection(&self) -> Result<Connection, Error> {
         let idle = self
             .pool
-            .checkout(&self.authority, Instant::now(), |connection| {
+            .checkout(&self.authority, monotonic_now(), |connection| {
                 connection.sender.is_ready()
             });
         match idle {

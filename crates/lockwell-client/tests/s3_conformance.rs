@@ -3,6 +3,10 @@
 //! server implements and the client must surface as typed errors (SPEC
 //! C1-C9, I1-I2, I5-I6, K2, K4, R6).
 
+// Real loopback sockets and an in-process server: the simulator has its
+// own test (`sim.rs`).
+#![cfg(not(madsim))]
+
 mod support;
 
 use bytes::Bytes;

@@ -7,6 +7,10 @@
 //! pass with IAM signature checks on, `LOCKWELL_MOTO_ACCESS_KEY` and
 //! `LOCKWELL_MOTO_SECRET_KEY`) and runs them with `--ignored`.
 
+// Real loopback sockets and an in-process server: the simulator has its
+// own test (`sim.rs`).
+#![cfg(not(madsim))]
+
 mod support;
 
 use lockwell_client::{S3Client, S3Config, SeededRandom};

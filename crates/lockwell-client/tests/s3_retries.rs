@@ -2,6 +2,10 @@
 //! fault-injecting proxy (SPEC R3, R4, R5, A1): what is retried, what is
 //! not, and that a retried keyed write is applied exactly once.
 
+// Real loopback sockets and an in-process server: the simulator has its
+// own test (`sim.rs`).
+#![cfg(not(madsim))]
+
 mod support;
 
 use std::io;
