@@ -27,12 +27,6 @@ pub struct ClientRuntime {
     pub observer: Option<Arc<dyn Observer>>,
 }
 
-impl std::fmt::Debug for dyn Observer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Observer")
-    }
-}
-
 impl ClientRuntime {
     /// The runtime's clock, the given randomness, no observer.
     pub fn new(random: impl Random + 'static) -> Self {

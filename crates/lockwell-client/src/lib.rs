@@ -17,11 +17,17 @@
 //!   histories and the load generator's histograms;
 //! - [`runtime`]: the clock and randomness, injected.
 //!
-//! Runs under madsim unchanged: tokio is madsim-tokio, connections are
-//! driven by the runtime's `spawn`, timeouts and latencies use
-//! `tokio::time`, wall-clock time comes from [`runtime::Clock`] and
-//! randomness from a seeded [`runtime::Random`]. No hyper-util executor or
-//! timer, no OS randomness, no threads.
+//! A second client (the native API's) slots in beside [`s3`]: it owns a
+//! `exec::HttpCore` (transport, retry policy and budget, clock,
+//! randomness, observer), builds each attempt's request in a closure (its
+//! bearer token instead of a signature), maps its JSON errors with
+//! [`Error::from_service`], and adds its operations to [`Operation`].
+//!
+//! Runs under madsim unchanged (`tests/sim.rs`): tokio is madsim-tokio,
+//! connections are driven by the runtime's `spawn`, timeouts and latencies
+//! use the runtime's clock, wall-clock time comes from [`runtime::Clock`]
+//! and randomness from a seeded [`runtime::Random`]. No hyper-util
+//! executor or timer, no OS randomness, no threads.
 mod body;
 pub mod conditions;
 pub mod error;

@@ -100,6 +100,12 @@ pub trait Observer: Send + Sync {
     fn on_request(&self, event: &RequestEvent<'_>);
 }
 
+impl std::fmt::Debug for dyn Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("dyn Observer")
+    }
+}
+
 /// A closure observes requests (not attempts).
 impl<F> Observer for F
 where

@@ -10,7 +10,7 @@
 //! TCP_NODELAY set, because Nagle's algorithm plus the server's delayed ACK
 //! adds ~40 ms to requests written in more than one segment.
 //!
-//! One attempt is one call to [`Transport::send`]: it either returns the
+//! One attempt is one call to `Transport::send`: it either returns the
 //! whole response, or an error that says whether any byte of the request was
 //! written ([`RequestSent`]). Retrying is not this module's business.
 

@@ -462,3 +462,64 @@ async fn delete_objects_limits_are_enforced_client_side_at_the_limit() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn list_page_size_is_checked_client_side_at_the_limit() {
+    let server = TestServer::start().await;
+    let client = client(&server.endpoint());
+    client.create_bucket("bkt").await.unwrap();
+    let with_max_keys = |max_keys| lockwell_client::s3::types::ListObjectsV2Request {
+        max_keys: Some(max_keys),
+        ..Default::default()
+    };
+    let limit = lockwell_client::s3::MAX_LIST_KEYS;
+    assert!(
+        client
+            .list_objects_v2("bkt", &with_max_keys(limit))
+            .await
+            .is_ok()
+    );
+    for max_keys in [0, limit + 1] {
+        let refused = client
+            .list_objects_v2("bkt", &with_max_keys(max_keys))
+            .await;
+        assert!(matches!(refused, Err(Error::InvalidInput(_))), "{max_keys}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn response_bodies_are_bounded_at_the_limit() {
+    const LIMIT_BYTES: u64 = 16;
+    let server = TestServer::start().await;
+    let setup = client(&server.endpoint());
+    setup.create_bucket("bkt").await.unwrap();
+    let mut config = support::config(&server.endpoint());
+    config.transport.max_response_body_len_bytes = LIMIT_BYTES;
+    let bounded =
+        lockwell_client::S3Client::new(config, lockwell_client::SeededRandom::new(1)).unwrap();
+    let at_limit = vec![b'a'; LIMIT_BYTES as usize];
+    let over_limit = vec![b'b'; LIMIT_BYTES as usize + 1];
+    setup
+        .put_object("bkt", "at", at_limit.clone(), &PutOptions::default())
+        .await
+        .unwrap();
+    setup
+        .put_object("bkt", "over", over_limit, &PutOptions::default())
+        .await
+        .unwrap();
+    let got = bounded
+        .get_object("bkt", "at", &GetOptions::default())
+        .await
+        .expect("a body at the limit is read");
+    assert_eq!(got.body, Bytes::from(at_limit));
+    let refused = bounded
+        .get_object("bkt", "over", &GetOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::InvalidResponse { status: 200, .. }),
+        "{refused:?}"
+    );
+    server.stop().await;
+}
