@@ -68,12 +68,15 @@ fn lockwell_core_depends_on_no_io_crate() {
 }
 
 /// Internal crates each crate may depend on directly (DESIGN.md "Layout":
-/// core <- proto <- server/client; workload/check depend on core only).
+/// core <- proto <- server/client, and server and client never depend on
+/// each other; workload/check depend on core only).
 /// A crate missing from the workspace is skipped, so the rule is ready before
 /// the crate exists.
 const ALLOWED_INTERNAL_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("lockwell-core", &[]),
     ("lockwell-proto", &["lockwell-core"]),
+    ("lockwell-server", &["lockwell-core", "lockwell-proto"]),
+    ("lockwell-client", &["lockwell-core", "lockwell-proto"]),
     ("lockwell-workload", &["lockwell-core"]),
     ("lockwell-check", &["lockwell-core"]),
     ("lockwell-results", &[]),
