@@ -21,9 +21,13 @@
 //! - [`chunked::ChunkedDecoder::decode`] fed arbitrary bytes;
 //! - [`sigv4::verify`] with arbitrary headers and query;
 //! - [`sigv4::ContentSha256::parse`], [`time::parse_amz_date`].
+//!
+//! The native API's wire format ([`native`]: routes, JSON bodies, bearer
+//! tokens) lives beside the S3 one.
 pub mod chunked;
 pub mod error;
 pub mod headers;
+pub mod native;
 pub mod route;
 pub mod sigv4;
 pub mod time;
