@@ -13,9 +13,10 @@ use lockwell_results::compare::{MetricComparison, Thresholds};
 use lockwell_results::{Comparison, RunResult, Verdict, aa_noise_thresholds};
 
 use crate::environment::{describe_environment, unix_ms_now};
-use crate::loadgen::inproc::InProcessTarget;
+use crate::loadgen::http_target::{LocalServer, S3Endpoint, S3Target, ServerStorage};
+use crate::loadgen::inproc::{BENCH_BUCKET, InProcessTarget};
 use crate::loadgen::{
-    self, CasRetry, LoadConfig, LoadReport, LoopMode, OpMix, Progress, StopAfter,
+    self, CasRetry, LoadConfig, LoadReport, LoopMode, OpMix, Progress, StopAfter, Target,
 };
 
 /// Where result files go unless `--out` says otherwise.
@@ -33,12 +34,39 @@ pub enum CasRetryPolicy {
 
 /// Arguments of `lockwell bench`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["inproc", "server", "endpoint"]))]
 pub struct BenchArgs {
     /// Measure lockwell-core's store inside this process: the commit path
-    /// alone, no server, no network. (Targets over HTTP come later; this is
-    /// required until then.)
+    /// alone, no server, no network.
     #[arg(long)]
     pub inproc: bool,
+    /// Start lockwell-server in this process on a loopback port, over this
+    /// storage backend, and measure it over HTTP with the S3 client.
+    #[arg(long, value_enum, value_name = "STORAGE")]
+    pub server: Option<ServerStorage>,
+    /// With `--server file`: the data directory [default: a fresh one in
+    /// the temp dir, removed afterwards].
+    #[arg(long)]
+    pub server_data: Option<PathBuf>,
+    /// Measure any S3 endpoint (ours, MinIO, s3s-fs, AWS), e.g.
+    /// `http://127.0.0.1:9000`; SigV4 with --access-key/--secret-key.
+    #[arg(long, value_name = "URL", requires_all = ["access_key", "secret_key"])]
+    pub endpoint: Option<String>,
+    /// Access key id for --endpoint.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID")]
+    pub access_key: Option<String>,
+    /// Secret key for --endpoint.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Region the signatures are scoped to.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// What serves --endpoint, recorded in the result (e.g. `s3s-fs 0.14.1`).
+    #[arg(long, requires = "endpoint")]
+    pub served_by: Option<String>,
+    /// Bucket of an HTTP target; created if missing.
+    #[arg(long, default_value = BENCH_BUCKET)]
+    pub bucket: String,
     /// Closed loop: racers issuing operations back to back. With --rate:
     /// the workers that serve the schedule.
     #[arg(long, default_value_t = 8)]
@@ -186,8 +214,8 @@ pub struct BenchOutcome {
 /// Bad arguments, an existing output file, or a failed run.
 pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchOutcome> {
     ensure!(
-        args.inproc,
-        "only --inproc is available: the HTTP targets (our server, any S3 endpoint) are not built yet"
+        args.server_data.is_none() || args.server == Some(ServerStorage::File),
+        "--server-data is the data directory of --server file"
     );
     let config = args.load_config();
     config.validate()?;
@@ -211,6 +239,55 @@ pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchOutcome> {
         "{} exists; results are never overwritten",
         result_path.display()
     );
+    if let Some(storage) = args.server {
+        // Declared before the target so that it stops after the last
+        // connection closes.
+        let server = LocalServer::start(storage, args.server_data.as_deref())
+            .context("starting the in-process server")?;
+        let target = S3Target::new(server.endpoint(&args.bucket), server.describe(), args.seed)
+            .context("reaching the in-process server")?;
+        measure(args, &config, &target, result_path)
+    } else if let Some(url) = &args.endpoint {
+        let endpoint = S3Endpoint {
+            url: url.clone(),
+            region: args.region.clone(),
+            access_key_id: args
+                .access_key
+                .clone()
+                .context("--access-key is required")?,
+            secret_key: args
+                .secret_key
+                .clone()
+                .context("--secret-key is required")?,
+            bucket: args.bucket.clone(),
+        };
+        let served_by = args.served_by.as_deref().map_or(
+            serde_json::Value::Null,
+            |name| serde_json::json!({ "server": name }),
+        );
+        let target = S3Target::new(endpoint, served_by, args.seed)
+            .with_context(|| format!("reaching {url}"))?;
+        measure(args, &config, &target, result_path)
+    } else {
+        let target = InProcessTarget::new(
+            StoreConfig {
+                shard_count: args.shards,
+                ..StoreConfig::default()
+            },
+            unix_ms_now(),
+        );
+        measure(args, &config, &target, result_path)
+    }
+}
+
+/// The run against `target`, its result file and interval log, and the
+/// summary on stdout.
+fn measure<T: Target>(
+    args: &BenchArgs,
+    config: &LoadConfig,
+    target: &T,
+    result_path: PathBuf,
+) -> anyhow::Result<BenchOutcome> {
     let interval_log_path = result_path.with_extension("hlog");
     let interval_log = File::options()
         .write(true)
@@ -218,25 +295,12 @@ pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchOutcome> {
         .open(&interval_log_path)
         .with_context(|| format!("cannot create {}", interval_log_path.display()))?;
     let mut interval_log = BufWriter::new(interval_log);
-
-    let target = InProcessTarget::new(
-        StoreConfig {
-            shard_count: args.shards,
-            ..StoreConfig::default()
-        },
-        unix_ms_now(),
-    );
     let mut print_progress = |progress: &Progress| {
         if !args.quiet {
             eprintln!("{}", describe_progress(progress));
         }
     };
-    let report = loadgen::run(
-        &target,
-        &config,
-        Some(&mut interval_log),
-        &mut print_progress,
-    )?;
+    let report = loadgen::run(target, config, Some(&mut interval_log), &mut print_progress)?;
     interval_log
         .flush()
         .with_context(|| format!("cannot write {}", interval_log_path.display()))?;
@@ -291,9 +355,10 @@ pub fn summarize(report: &LoadReport) -> String {
     let tally = report.tally();
     let config = &report.config;
     let mut text = format!(
-        "{}, {} keys (zipf {}), mix {}, {} B payload, cas retry {:?}\n\
+        "target {}\n{}, {} keys (zipf {}), mix {}, {} B payload, cas retry {:?}\n\
          measured {:.2} s after {} ms warm-up\n\
          goodput {:.0} writes/s  conflict rate {}  operations {:.0}/s  errors {}\n\n",
+        report.target,
         match config.mode {
             LoopMode::Closed { racers } => format!("closed loop, {racers} racers"),
             LoopMode::Open {
@@ -565,8 +630,46 @@ mod tests {
         );
         assert_eq!(config.stop, StopAfter::DurationMs(3000));
         assert!(
-            Command::try_parse_from(["bench", "--ops", "5", "--duration", "1s"]).is_err(),
+            Command::try_parse_from(["bench", "--inproc", "--ops", "5", "--duration", "1s"])
+                .is_err(),
             "--ops and --duration exclude each other"
         );
+    }
+
+    #[test]
+    fn exactly_one_target_is_named() {
+        let cases: [(&[&str], bool); 7] = [
+            (&["bench", "--inproc"], true),
+            (&["bench", "--server", "memory"], true),
+            (
+                &["bench", "--server", "file", "--server-data", "/tmp/d"],
+                true,
+            ),
+            (
+                &[
+                    "bench",
+                    "--endpoint",
+                    "http://127.0.0.1:9000",
+                    "--access-key",
+                    "a",
+                    "--secret-key",
+                    "s",
+                ],
+                true,
+            ),
+            (&["bench"], false),
+            (&["bench", "--inproc", "--server", "memory"], false),
+            (&["bench", "--server", "disk"], false),
+        ];
+        for (arguments, valid) in cases {
+            assert_eq!(
+                Command::try_parse_from(arguments).is_ok(),
+                valid,
+                "{arguments:?}"
+            );
+        }
+        let http = Command::parse_from(["bench", "--server", "file"]);
+        assert_eq!(http.bench.server, Some(ServerStorage::File));
+        assert_eq!(http.bench.bucket, BENCH_BUCKET);
     }
 }

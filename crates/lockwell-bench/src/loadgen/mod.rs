@@ -11,11 +11,13 @@
 //! `lockwell_results::histogram::merge_interval_log`), and reports
 //! progress. It never blocks a worker: the channel is unbounded.
 //!
-//! The target is a [`Target`]: the in-process store now, our server and any
-//! S3 endpoint over HTTP later, measured by the same code.
+//! The target is a [`Target`]: the in-process store (`inproc`), or any S3
+//! endpoint over HTTP, our own server included (`http_target`), measured
+//! by the same code.
 
 pub(crate) mod clock;
 pub mod config;
+pub mod http_target;
 pub mod inproc;
 pub mod report;
 pub mod target;

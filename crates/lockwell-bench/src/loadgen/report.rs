@@ -23,7 +23,8 @@ pub struct Tally {
     pub conditional_writes: u64,
     /// Conditional writes answered 412 or 409.
     pub conflicts: u64,
-    /// Requests answered 5xx or timed out.
+    /// Requests answered 5xx or another 4xx, timed out, or failed in
+    /// transport.
     pub errors: u64,
 }
 
@@ -47,7 +48,7 @@ impl Tally {
                             tally.conflicts += count;
                         }
                     }
-                    if matches!(outcome, Outcome::ServerError | Outcome::Timeout) {
+                    if outcome.is_error() {
                         tally.errors += count;
                     }
                 }

@@ -102,10 +102,17 @@ pub enum Outcome {
     ServerError,
     /// No response within the target's timeout.
     Timeout,
+    /// Any 4xx other than 404, 409 and 412 (a refused signature, say): the
+    /// generator or its configuration is wrong, not the race.
+    OtherClientError,
+    /// The connection failed (refused, reset, closed early) or the answer
+    /// was unreadable: no status to count.
+    TransportError,
 }
 
 impl Outcome {
-    /// The code histograms use: `200`, `404`, `409`, `412`, `5xx`, `timeout`.
+    /// The code histograms use: `200`, `404`, `409`, `412`, `5xx`,
+    /// `timeout`, `other_4xx`, `transport`.
     #[must_use]
     pub const fn code(self) -> &'static str {
         match self {
@@ -115,6 +122,8 @@ impl Outcome {
             Self::PreconditionFailed => "412",
             Self::ServerError => "5xx",
             Self::Timeout => "timeout",
+            Self::OtherClientError => "other_4xx",
+            Self::TransportError => "transport",
         }
     }
 
@@ -123,6 +132,16 @@ impl Outcome {
     #[must_use]
     pub const fn is_conflict(self) -> bool {
         matches!(self, Self::Conflict | Self::PreconditionFailed)
+    }
+
+    /// Counted as an error: the request failed for a reason other than
+    /// the data (a lost race or an absent key are answers, not errors).
+    #[must_use]
+    pub const fn is_error(self) -> bool {
+        matches!(
+            self,
+            Self::ServerError | Self::Timeout | Self::OtherClientError | Self::TransportError
+        )
     }
 }
 
