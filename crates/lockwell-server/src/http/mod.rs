@@ -16,6 +16,9 @@
 //! - [`response`]: XML bodies and AWS error XML, with `Condition` on 412
 //!   (C9).
 //!
+//! Requests under `/_native/v1/` go to [`native`] instead, the native
+//! API, before SigV4 authentication (it has bearer tokens of its own).
+//!
 //! Every limit is a named constant in [`config`] with a field of
 //! [`HttpConfig`] to change it.
 mod auth;
@@ -24,6 +27,7 @@ pub mod config;
 mod handlers;
 pub mod io;
 mod listener;
+mod native;
 mod response;
 mod service;
 

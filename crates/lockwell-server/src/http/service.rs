@@ -143,6 +143,9 @@ impl App {
             &parts.headers,
             self.config.limits.max_header_section_len_bytes,
         )?;
+        if lockwell_proto::native::is_native_path(parts.uri.path()) {
+            return Ok(super::native::serve(self, parts, body).await);
+        }
         let now_ms = clock::now_ms();
         let authenticated = authenticate(parts, &self.config, now_ms)?;
         let operation = self.router.route(&RouteRequest {

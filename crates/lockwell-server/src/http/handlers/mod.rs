@@ -325,7 +325,9 @@ pub(super) async fn start_write(
 /// the bucket into the key keeps buckets apart: the same client key in two
 /// buckets names two records. The folded key is the hex SHA-256 of the
 /// bucket name, a NUL and the client's key: 64 visible ASCII characters.
-fn bucket_scoped_key(bucket: &BucketName, key: &IdempotencyKey) -> IdempotencyKey {
+/// The native API folds its keys the same way, so both APIs share one
+/// record per (principal, bucket, key) (I8).
+pub(crate) fn bucket_scoped_key(bucket: &BucketName, key: &IdempotencyKey) -> IdempotencyKey {
     let mut scoped = Vec::with_capacity(bucket.as_str().len() + 1 + key.as_str().len());
     scoped.extend_from_slice(bucket.as_str().as_bytes());
     scoped.push(0);
