@@ -21,8 +21,9 @@
 //!
 //! Measured (`tests/storage_throughput.rs`, release build, 64 writers in
 //! If-Match chains on distinct keys, 1 KiB bodies, 2 cores shared with
-//! other builds): 4,279 durable puts/s with group commit (17 writes per
-//! fsync) against 100/s with one fsync per write. Batches alternate
+//! other builds, so the disk's fsync latency varied between runs from 2 to
+//! 10 ms): 4,279 and 3,858 durable puts/s with group commit (17 writes per
+//! fsync) against 100 and 475/s with one fsync per write. Batches alternate
 //! between small and large: the writer starts syncing as soon as the first
 //! woken writer appends, and the rest queue behind that sync. A short
 //! commit delay could even them out at the cost of latency; not done.
