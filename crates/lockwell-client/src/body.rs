@@ -35,6 +35,9 @@ pub(crate) enum RequestBody {
     /// Taken when sent.
     Full(Option<Bytes>),
     AwsChunked(Box<AwsChunkedBody>),
+    /// A caller's reader sent as is, `Content-Length` long (the native
+    /// API's streamed put): read once, never replayed (SPEC R2).
+    Reader(Box<ReaderBody>),
 }
 
 impl fmt::Debug for RequestBody {
@@ -43,6 +46,7 @@ impl fmt::Debug for RequestBody {
             Self::Empty => f.write_str("Empty"),
             Self::Full(bytes) => write!(f, "Full({:?} bytes)", bytes.as_ref().map(Bytes::len)),
             Self::AwsChunked(body) => write!(f, "AwsChunked({} bytes left)", body.remaining_bytes),
+            Self::Reader(body) => write!(f, "Reader({} bytes left)", body.remaining_bytes),
         }
     }
 }
@@ -65,6 +69,7 @@ impl http_body::Body for RequestBody {
             Self::Empty => Poll::Ready(None),
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|bytes| Ok(Frame::data(bytes)))),
             Self::AwsChunked(body) => body.poll_next_frame(cx),
+            Self::Reader(body) => body.poll_next_frame(cx),
         }
     }
 
@@ -73,6 +78,7 @@ impl http_body::Body for RequestBody {
             Self::Empty => true,
             Self::Full(bytes) => bytes.is_none(),
             Self::AwsChunked(body) => body.finished,
+            Self::Reader(body) => body.remaining_bytes == 0,
         }
     }
 
@@ -81,6 +87,7 @@ impl http_body::Body for RequestBody {
             Self::Empty => SizeHint::with_exact(0),
             Self::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Self::AwsChunked(body) => SizeHint::with_exact(body.encoded_len_bytes),
+            Self::Reader(body) => SizeHint::with_exact(body.remaining_bytes),
         }
     }
 }
@@ -230,6 +237,60 @@ impl AwsChunkedBody {
             .map_err(|error| BodySourceError(io::Error::other(error.to_string())))?;
         self.finished = true;
         Ok(Bytes::from(out))
+    }
+}
+
+/// A reader's bytes as they are, in chunks of at most
+/// [`STREAMING_CHUNK_LEN_BYTES`], exactly `len_bytes` of them.
+pub(crate) struct ReaderBody {
+    reader: BodyReader,
+    remaining_bytes: u64,
+    chunk: Box<[u8]>,
+}
+
+impl ReaderBody {
+    /// `len_bytes` must be exactly what `reader` yields: fewer is an error,
+    /// more is not read.
+    pub(crate) fn new(reader: BodyReader, len_bytes: u64) -> Self {
+        let chunk_len_bytes = usize::try_from(len_bytes)
+            .unwrap_or(usize::MAX)
+            .clamp(1, STREAMING_CHUNK_LEN_BYTES);
+        Self {
+            reader,
+            remaining_bytes: len_bytes,
+            chunk: vec![0; chunk_len_bytes].into_boxed_slice(),
+        }
+    }
+
+    fn poll_next_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodySourceError>>> {
+        if self.remaining_bytes == 0 {
+            return Poll::Ready(None);
+        }
+        let want_bytes = usize::try_from(self.remaining_bytes)
+            .unwrap_or(usize::MAX)
+            .min(self.chunk.len());
+        let mut buf = ReadBuf::new(&mut self.chunk[..want_bytes]);
+        match self.reader.as_mut().poll_read(cx, &mut buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(error)) => Poll::Ready(Some(Err(BodySourceError(error)))),
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => {
+                Poll::Ready(Some(Err(BodySourceError(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "the body ended {} bytes short of its declared length",
+                        self.remaining_bytes
+                    ),
+                )))))
+            }
+            Poll::Ready(Ok(())) => {
+                let data = Bytes::copy_from_slice(buf.filled());
+                self.remaining_bytes -= data.len() as u64;
+                Poll::Ready(Some(Ok(Frame::data(data))))
+            }
+        }
     }
 }
 

@@ -3,7 +3,10 @@
 //! [`S3Client`] speaks plain S3 to any endpoint: SigV4 header signing
 //! (SPEC R5), conditional writes (C1-C8), idempotency keys (I1, I5, I6),
 //! and the idempotency-aware retry policy (R3, R4) with typed errors (R6).
-//! The native client will sit beside it on the same plumbing.
+//! [`NativeClient`] speaks the native API (`docs/native-api.md`) on the
+//! same plumbing: bearer tokens refreshed before expiry and re-minted once
+//! on a 401 (R1), streamed bodies never replayed (R2), a checksum required
+//! with an idempotency key (I4).
 //!
 //! Shared by every client:
 //! - [`transport`]: hyper's `client::conn::http1` over a stream from a
@@ -17,11 +20,11 @@
 //!   histories and the load generator's histograms;
 //! - [`runtime`]: the clock and randomness, injected.
 //!
-//! A second client (the native API's) slots in beside [`s3`]: it owns a
-//! `exec::HttpCore` (transport, retry policy and budget, clock,
-//! randomness, observer), builds each attempt's request in a closure (its
-//! bearer token instead of a signature), maps its JSON errors with
-//! [`Error::from_service`], and adds its operations to [`Operation`].
+//! [`native`] sits beside [`s3`]: it owns an `exec::HttpCore` (transport,
+//! retry policy and budget, clock, randomness, observer), builds each
+//! attempt's request in a closure (its bearer token instead of a
+//! signature), and maps its JSON errors with [`Error::from_service`]. Its
+//! operations are observed under the S3 operation of the same name.
 //!
 //! Runs under madsim unchanged (`tests/sim.rs`): tokio is madsim-tokio,
 //! connections are driven by the runtime's `spawn`, timeouts and latencies
@@ -33,6 +36,7 @@ pub mod conditions;
 pub mod error;
 mod exec;
 mod io;
+pub mod native;
 pub mod observe;
 mod pool;
 pub mod retry;
@@ -47,6 +51,7 @@ pub use exec::ClientRuntime;
 pub use lockwell_core::ETag;
 pub use lockwell_core::checksum::ChecksumAlgorithm;
 pub use lockwell_core::idempotency::IdempotencyKey;
+pub use native::{NativeClient, NativeConfig};
 pub use observe::{AttemptEvent, Observer, Operation, Outcome, RequestEvent};
 pub use retry::{BudgetConfig, RetryBudget, RetryPolicy};
 pub use runtime::{Clock, Random, RuntimeClock, SeededRandom};
