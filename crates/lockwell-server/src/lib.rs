@@ -13,7 +13,9 @@
 //! - [`storage`]: where durability lives, behind a trait: memory, file
 //!   (write-ahead log with group commit, data files, recovery), and the
 //!   simulator's disk;
-//! - [`clock`]: the one place that reads time.
+//! - [`clock`]: the one place that reads time;
+//! - [`buggify`]: fault points that fire only in the simulator.
+pub mod buggify;
 pub mod clock;
 pub mod engine;
 pub mod http;

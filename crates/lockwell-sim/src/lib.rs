@@ -1,13 +1,24 @@
 //! Deterministic simulation of Lockwell under madsim.
 //!
-//! Built only in the simulation mode (`RUSTFLAGS="--cfg madsim"`, target dir
-//! `target/sim`), where `tokio` is madsim's deterministic runtime: every node,
-//! socket, timer and random draw comes from one seed, so a failing run replays
-//! bit-for-bit from that seed within the same build.
+//! Built for real only in the simulation mode (`RUSTFLAGS="--cfg madsim"`,
+//! target dir `target/sim`), where `tokio` is madsim's deterministic
+//! runtime: every node, socket, timer and random draw comes from one seed,
+//! so a failing run replays bit-for-bit from that seed within the same
+//! build.
 //!
-//! This crate grows into the full world of DESIGN.md (server and client nodes,
-//! fault schedules, history recording); today it holds the history format
-//! ([`history`], free of madsim so it is tested in normal builds too) and the
-//! tests that prove the simulation mode itself works on a clean machine.
+//! - [`history`]: the history format (free of madsim, tested in normal
+//!   builds, usable by a live checker);
+//! - [`checks`]: the checks after a run, over a history (free of madsim);
+//! - `world` (simulation mode only): the server node over a simulated
+//!   disk, the client nodes running their workload, the fault schedule;
+//! - `runner` (simulation mode only): one seed in a fresh runtime, with
+//!   its verdict;
+//! - the `lockwell-sim` binary: `run`, `campaign` and `determinism`,
+//!   wrapped by `cargo xtask sim`.
 
+pub mod checks;
 pub mod history;
+#[cfg(madsim)]
+pub mod runner;
+#[cfg(madsim)]
+pub mod world;

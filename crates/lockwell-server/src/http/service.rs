@@ -266,7 +266,19 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let app = self.app.clone();
-        Box::pin(async move { Ok(app.handle(request).await) })
+        let is_write = !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+        Box::pin(async move {
+            let response = app.handle(request).await;
+            // BUGGIFY (simulator only): the write is durable, its answer is
+            // lost. hyper drops this future when the client hangs up.
+            if is_write
+                && response.status().is_success()
+                && crate::buggify!(crate::buggify::LOST_RESPONSE_AFTER_COMMIT)
+            {
+                std::future::pending::<()>().await;
+            }
+            Ok(response)
+        })
     }
 }
 

@@ -1,0 +1,444 @@
+//! The checks after a run (DESIGN.md "Instruments"; the full
+//! linearizability checker is a later issue): each reads only the
+//! [`History`], so a saved history can be checked again, and each failure
+//! names the SPEC rule it broke.
+//!
+//! A run ends with a final read of every key by a process of its own (the
+//! checker process), after faults healed and every client finished; the
+//! checks compare those reads with what the clients were told.
+//!
+//! What a write may have left behind: an acknowledged write took effect
+//! between its invocation and its completion; an indeterminate one at any
+//! moment after its invocation, or never; a failed one never (C4). Under
+//! I1, the sends of one idempotency key take effect at most once, and an
+//! acknowledged send reports that one effect, so the effect happened before
+//! the first acknowledged send completed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use lockwell_core::ETag;
+use lockwell_workload::{CounterValue, WorkloadSpec};
+
+use crate::history::{Entry, History, OpResult, Outcome, Precondition, Request};
+
+/// One broken rule, with the entries (ids) that show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The SPEC rule id (`C1`, `E4`, `I1`, ...) or `liveness`.
+    pub rule: &'static str,
+    pub message: String,
+    pub entries: Vec<u64>,
+}
+
+/// What a key held at the end of the run, as the checker read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FinalState {
+    Absent,
+    Object { etag: String, value: String },
+}
+
+/// What a write may have installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Effect {
+    Absent,
+    Etag(String),
+    /// An unknown version (a copy or multipart complete whose answer was
+    /// lost): the checks cannot tell which.
+    Any,
+}
+
+/// Runs every check that applies to `spec`. `checker_process` is the
+/// process id of the final reads.
+#[must_use]
+pub fn check(history: &History, spec: &WorkloadSpec, checker_process: u32) -> Vec<Violation> {
+    let (final_states, mut violations) = final_states(history, checker_process);
+    let client_entries: Vec<&Entry> = history
+        .entries
+        .iter()
+        .filter(|entry| entry.process != checker_process)
+        .collect();
+    violations.extend(check_write_etags(&client_entries));
+    violations.extend(check_idempotency(&client_entries));
+    violations.extend(check_durability(&client_entries, &final_states));
+    let mix = spec.mix;
+    let writes_other_than = |kind_weight: u32| {
+        let all_writes = mix.create_only
+            + mix.cas
+            + mix.put
+            + mix.delete
+            + mix.conditional_delete
+            + mix.copy
+            + mix.multipart_complete
+            + mix.idempotent_put;
+        all_writes - kind_weight
+    };
+    if mix.create_only > 0 && writes_other_than(mix.create_only) == 0 {
+        violations.extend(check_create_rounds(&client_entries, &final_states));
+    }
+    if mix.cas > 0 && writes_other_than(mix.cas) == 0 {
+        violations.extend(check_counters(&client_entries, &final_states));
+    }
+    violations
+}
+
+fn final_states(
+    history: &History,
+    checker_process: u32,
+) -> (BTreeMap<String, FinalState>, Vec<Violation>) {
+    let mut states = BTreeMap::new();
+    let mut violations = Vec::new();
+    for entry in history
+        .entries
+        .iter()
+        .filter(|entry| entry.process == checker_process)
+    {
+        let Request::Get { key } = &entry.request else {
+            continue;
+        };
+        match &entry.outcome {
+            Outcome::Ok {
+                result: OpResult::Absent,
+            } => {
+                states.insert(key.clone(), FinalState::Absent);
+            }
+            Outcome::Ok {
+                result: OpResult::Read { value, etag },
+            } => {
+                states.insert(
+                    key.clone(),
+                    FinalState::Object {
+                        etag: etag.clone(),
+                        value: value.clone(),
+                    },
+                );
+            }
+            other => violations.push(Violation {
+                rule: "liveness",
+                message: format!(
+                    "the final read of {key} after faults healed did not succeed: {other:?}"
+                ),
+                entries: vec![entry.id],
+            }),
+        }
+    }
+    (states, violations)
+}
+
+fn etag_of(value: &str) -> String {
+    ETag::of_content(value.as_bytes()).to_string()
+}
+
+/// E2 (with E1): a put's acknowledgement carries the ETag of its bytes.
+fn check_write_etags(entries: &[&Entry]) -> Vec<Violation> {
+    entries
+        .iter()
+        .filter_map(|entry| match (&entry.request, &entry.outcome) {
+            (
+                Request::Put { value, .. },
+                Outcome::Ok {
+                    result: OpResult::Written { etag },
+                },
+            ) if *etag != etag_of(value) => Some(Violation {
+                rule: "E2",
+                message: format!(
+                    "a put of {value:?} was acknowledged with ETag {etag}, not {}",
+                    etag_of(value)
+                ),
+                entries: vec![entry.id],
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+fn idempotency_key(request: &Request) -> Option<&str> {
+    match request {
+        Request::Put {
+            idempotency_key, ..
+        }
+        | Request::CompleteMultipart {
+            idempotency_key, ..
+        } => idempotency_key.as_deref(),
+        _ => None,
+    }
+}
+
+/// I1, I7: every answered send of one idempotency key reports the one
+/// effect: the same ETag, or the same precondition failure.
+fn check_idempotency(entries: &[&Entry]) -> Vec<Violation> {
+    let mut groups: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for entry in entries {
+        if let Some(key) = idempotency_key(&entry.request) {
+            groups.entry(key).or_default().push(entry);
+        }
+    }
+    let mut violations = Vec::new();
+    for (key, sends) in groups {
+        let written: BTreeSet<&str> = sends
+            .iter()
+            .filter_map(|entry| match &entry.outcome {
+                Outcome::Ok {
+                    result: OpResult::Written { etag },
+                } => Some(etag.as_str()),
+                _ => None,
+            })
+            .collect();
+        let lost_race = sends
+            .iter()
+            .any(|entry| matches!(entry.outcome, Outcome::Failed { status: 412, .. }));
+        let ids = sends.iter().map(|entry| entry.id).collect();
+        if written.len() > 1 {
+            violations.push(Violation {
+                rule: "I1",
+                message: format!(
+                    "idempotency key {key:?} was acknowledged with different ETags: {written:?}"
+                ),
+                entries: ids,
+            });
+        } else if !written.is_empty() && lost_race {
+            violations.push(Violation {
+                rule: "I7",
+                message: format!(
+                    "idempotency key {key:?} was answered both with success and with 412"
+                ),
+                entries: ids,
+            });
+        }
+    }
+    violations
+}
+
+/// The latest moment a write can have taken effect (`None`: any time).
+fn latest_effect_ns(entry: &Entry, first_ack_by_key: &BTreeMap<&str, u64>) -> Option<u64> {
+    let own = match entry.outcome {
+        Outcome::Ok { .. } => Some(entry.complete_ns),
+        _ => None,
+    };
+    let by_key = idempotency_key(&entry.request).and_then(|key| first_ack_by_key.get(key).copied());
+    match (own, by_key) {
+        (Some(own), Some(by_key)) => Some(own.min(by_key)),
+        (own, by_key) => own.or(by_key),
+    }
+}
+
+fn effect(entry: &Entry) -> Option<Effect> {
+    if matches!(entry.outcome, Outcome::Failed { .. }) {
+        return None;
+    }
+    let acknowledged = match &entry.outcome {
+        Outcome::Ok {
+            result: OpResult::Written { etag },
+        } => Some(etag.clone()),
+        _ => None,
+    };
+    match &entry.request {
+        Request::Get { .. } => None,
+        Request::Put { value, .. } => Some(Effect::Etag(etag_of(value))),
+        Request::Delete { .. } => Some(Effect::Absent),
+        Request::Copy { .. } | Request::CompleteMultipart { .. } => {
+            Some(acknowledged.map_or(Effect::Any, Effect::Etag))
+        }
+    }
+}
+
+/// E4: the final state of every key is what its last acknowledged write
+/// left, or what a write that may have come after it left.
+fn check_durability(
+    entries: &[&Entry],
+    final_states: &BTreeMap<String, FinalState>,
+) -> Vec<Violation> {
+    let mut first_ack_by_key: BTreeMap<&str, u64> = BTreeMap::new();
+    for entry in entries {
+        if let (Some(key), Outcome::Ok { .. }) = (idempotency_key(&entry.request), &entry.outcome) {
+            let first = first_ack_by_key.entry(key).or_insert(entry.complete_ns);
+            *first = (*first).min(entry.complete_ns);
+        }
+    }
+    let mut writes_by_key: BTreeMap<&str, Vec<(&Entry, Effect)>> = BTreeMap::new();
+    for entry in entries {
+        if let Some(effect) = effect(entry) {
+            writes_by_key
+                .entry(entry.request.key())
+                .or_default()
+                .push((entry, effect));
+        }
+    }
+    let mut violations = Vec::new();
+    for (key, state) in final_states {
+        let writes = writes_by_key
+            .get(key.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        // A write is superseded when an acknowledged write began after it
+        // had certainly taken effect.
+        let superseded = |latest: Option<u64>| {
+            latest.is_some_and(|latest_ns| {
+                writes.iter().any(|(other, _)| {
+                    matches!(other.outcome, Outcome::Ok { .. }) && other.invoke_ns > latest_ns
+                })
+            })
+        };
+        let explains = |effect: &Effect| match (effect, state) {
+            (Effect::Any, _) | (Effect::Absent, FinalState::Absent) => true,
+            (Effect::Etag(written), FinalState::Object { etag, .. }) => written == etag,
+            _ => false,
+        };
+        let explained = writes.iter().any(|(entry, effect)| {
+            explains(effect) && !superseded(latest_effect_ns(entry, &first_ack_by_key))
+        }) || (*state == FinalState::Absent && !superseded(Some(0)));
+        if !explained {
+            let acknowledged: Vec<u64> = writes
+                .iter()
+                .filter(|(entry, _)| matches!(entry.outcome, Outcome::Ok { .. }))
+                .map(|(entry, _)| entry.id)
+                .collect();
+            let last = acknowledged.iter().rev().take(5).rev().copied().collect();
+            violations.push(Violation {
+                rule: "E4",
+                message: format!(
+                    "{key} ended as {state:?}, which no write that may have come after its last \
+                     acknowledged write installed: an acknowledged write was lost"
+                ),
+                entries: last,
+            });
+        }
+    }
+    violations
+}
+
+/// C1: of the racers creating one key, exactly one wins, and the key holds
+/// the winner's value.
+fn check_create_rounds(
+    entries: &[&Entry],
+    final_states: &BTreeMap<String, FinalState>,
+) -> Vec<Violation> {
+    let mut rounds: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for entry in entries {
+        if let Request::Put {
+            key,
+            condition: Precondition::Absent,
+            ..
+        } = &entry.request
+        {
+            rounds.entry(key).or_default().push(entry);
+        }
+    }
+    let mut violations = Vec::new();
+    for (key, racers) in rounds {
+        let ids: Vec<u64> = racers.iter().map(|entry| entry.id).collect();
+        let winners: Vec<&&Entry> = racers
+            .iter()
+            .filter(|entry| matches!(entry.outcome, Outcome::Ok { .. }))
+            .collect();
+        let undecided = racers
+            .iter()
+            .any(|entry| matches!(entry.outcome, Outcome::Indeterminate { .. }));
+        if winners.len() > 1 {
+            violations.push(Violation {
+                rule: "C1",
+                message: format!("{} creators of {key} were all told they won", winners.len()),
+                entries: winners.iter().map(|entry| entry.id).collect(),
+            });
+        } else if winners.is_empty() && !undecided {
+            violations.push(Violation {
+                rule: "C1",
+                message: format!(
+                    "every creator of {key} was told it lost, and none is in doubt: no winner"
+                ),
+                entries: ids,
+            });
+        } else if let (Some(winner), Some(FinalState::Object { value, .. })) =
+            (winners.first(), final_states.get(key))
+            && let Request::Put {
+                value: winning_value,
+                ..
+            } = &winner.request
+            && value != winning_value
+        {
+            violations.push(Violation {
+                rule: "C1",
+                message: format!("{key} holds {value:?}, not the winner's {winning_value:?}"),
+                entries: vec![winner.id],
+            });
+        }
+    }
+    violations
+}
+
+/// C2, C3, C4 on counters: each acknowledged increment counts once, no
+/// two acknowledged increments read the same count (a lost update), and
+/// the final count is at least the acknowledged ones and at most those
+/// plus the ones in doubt.
+fn check_counters(
+    entries: &[&Entry],
+    final_states: &BTreeMap<String, FinalState>,
+) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let mut by_key: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for entry in entries {
+        if let Request::Put { key, .. } = &entry.request {
+            by_key.entry(key).or_default().push(entry);
+        }
+    }
+    for (key, writes) in by_key {
+        let acknowledged: Vec<&&Entry> = writes
+            .iter()
+            .filter(|entry| matches!(entry.outcome, Outcome::Ok { .. }))
+            .collect();
+        let in_doubt = writes
+            .iter()
+            .filter(|entry| matches!(entry.outcome, Outcome::Indeterminate { .. }))
+            .count() as u64;
+        let mut counts: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for entry in &acknowledged {
+            if let Request::Put { value, .. } = &entry.request
+                && let Some(counter) = CounterValue::parse(value)
+            {
+                counts.entry(counter.count).or_default().push(entry.id);
+            }
+        }
+        for (count, ids) in counts.iter().filter(|(_, ids)| ids.len() > 1) {
+            violations.push(Violation {
+                rule: "C3",
+                message: format!(
+                    "{} acknowledged increments of {key} both wrote count {count}: a lost update",
+                    ids.len()
+                ),
+                entries: ids.clone(),
+            });
+        }
+        let final_count = match final_states.get(key) {
+            Some(FinalState::Object { value, .. }) => {
+                CounterValue::parse(value).map_or(0, |counter| counter.count)
+            }
+            _ => 0,
+        };
+        let acknowledged_count = acknowledged.len() as u64;
+        let last_ids = acknowledged
+            .iter()
+            .rev()
+            .take(5)
+            .rev()
+            .map(|entry| entry.id)
+            .collect();
+        if final_count < acknowledged_count {
+            violations.push(Violation {
+                rule: "C2",
+                message: format!(
+                    "{key} counts {final_count} after {acknowledged_count} acknowledged \
+                     increments: an acknowledged increment was lost"
+                ),
+                entries: last_ids,
+            });
+        } else if final_count > acknowledged_count + in_doubt {
+            violations.push(Violation {
+                rule: "C4",
+                message: format!(
+                    "{key} counts {final_count}, more than {acknowledged_count} acknowledged \
+                     plus {in_doubt} in doubt: a write reported as failed took effect"
+                ),
+                entries: last_ids,
+            });
+        }
+    }
+    violations
+}

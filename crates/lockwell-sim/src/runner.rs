@@ -1,0 +1,58 @@
+//! One seed, start to verdict: a fresh madsim runtime seeded with it, the
+//! world run inside, the checks over its history.
+
+use lockwell_workload::{FaultProfile, WorkloadSpec};
+
+use crate::checks::{self, Violation};
+use crate::history::History;
+use crate::world::{self, RunConfig, RunOutcome};
+
+/// A seed's result.
+#[derive(Debug, Clone)]
+pub struct SeedResult {
+    pub outcome: RunOutcome,
+    /// Empty when the run passed.
+    pub violations: Vec<Violation>,
+}
+
+impl SeedResult {
+    #[must_use]
+    pub fn history(&self) -> &History {
+        &self.outcome.history
+    }
+}
+
+/// Runs `seed` of `spec` under `profile` and checks it.
+#[must_use]
+pub fn run_seed(spec: &WorkloadSpec, profile: &FaultProfile, seed: u64) -> SeedResult {
+    let config = RunConfig {
+        spec: spec.clone(),
+        profile: profile.clone(),
+        seed,
+    };
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+    let outcome = runtime.block_on(async move { world::run(&config).await });
+    let mut violations = checks::check(&outcome.history, spec, outcome.checker_process);
+    if !outcome.unfinished_clients.is_empty() {
+        violations.push(Violation {
+            rule: "liveness",
+            message: format!(
+                "clients {:?} did not finish within {} ms of simulated time after faults healed",
+                outcome.unfinished_clients,
+                world::LIVENESS_BOUND_MS
+            ),
+            entries: Vec::new(),
+        });
+    }
+    for failure in &outcome.server_failures {
+        violations.push(Violation {
+            rule: "E4",
+            message: format!("the server could not start from its disk: {failure}"),
+            entries: Vec::new(),
+        });
+    }
+    SeedResult {
+        outcome,
+        violations,
+    }
+}

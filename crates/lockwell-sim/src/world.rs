@@ -1,0 +1,900 @@
+//! The simulated world of one run: a server node running the real
+//! lockwell-server over a [`SimDisk`], one node per client running the real
+//! S3 client through its workload's op stream, and a fault schedule drawn
+//! from the seed by the workload's fault profile.
+//!
+//! A run has three phases, in simulated time:
+//! 1. **faults**: the clients run their ops while the network is slow and
+//!    lossy, nodes are clogged, clients are cut off from the server, the
+//!    server is killed (its disk crashing) and restarted, and responses to
+//!    committed writes are lost (BUGGIFY), for at most
+//!    [`FAULT_WINDOW_MS`];
+//! 2. **liveness**: every fault heals; every client must finish its ops
+//!    within [`LIVENESS_BOUND_MS`];
+//! 3. **final reads**: a checker process reads every key, for the checks
+//!    ([`crate::checks`]).
+//!
+//! Every request is recorded in the [`HistoryRecorder`] with simulated
+//! time. Only the native client is missing: every client speaks S3 today,
+//! through [`SimClient`], where the native one slots in as a variant.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use lockwell_client::s3::types::{
+    CompleteOptions, CopyOptions, CopySource, CreateMultipartOptions, DeleteOptions, GetOptions,
+    PutOptions,
+};
+use lockwell_client::{
+    ClientRuntime, ETag, Error, IdempotencyKey, ReadConditions, S3Client, S3Config, TcpConnector,
+    WriteCondition as ClientCondition, runtime::SimRandom,
+};
+use lockwell_server::buggify;
+use lockwell_server::engine::{Engine, EngineConfig};
+use lockwell_server::http::{self as server_http, HttpConfig};
+use lockwell_server::storage::sim_disk::{CrashMode, SimDisk, SimDiskConfig, SimDiskStats};
+use lockwell_workload::{
+    Bounds, CopyCondition, CounterValue, FaultProfile, Op, OpGenerator, WorkloadSpec,
+    WriteCondition,
+};
+use madsim::net::NetSim;
+use madsim::rand::{Rng, thread_rng};
+use madsim::runtime::Handle;
+use madsim::task::JoinHandle;
+use madsim::task::NodeId;
+use madsim::time::{Instant, TimeHandle};
+use tokio::sync::watch;
+
+use crate::history::{
+    Api, History, HistoryRecorder, Invocation, OpResult, Outcome, Precondition, Request,
+};
+
+/// The longest the fault phase lasts, in simulated time; the clients may
+/// finish sooner, which ends it.
+pub const FAULT_WINDOW_MS: u64 = 60_000;
+/// After faults heal, every client must finish within this simulated time
+/// (liveness). A client may be in the middle of a retry schedule (R3) or a
+/// timeout when faults heal.
+pub const LIVENESS_BOUND_MS: u64 = 120_000;
+/// Rounds of read-then-write a CAS makes before it gives up: each lost
+/// race (412, 409 C5) re-reads and tries again.
+pub const MAX_CAS_ROUNDS: u32 = 5;
+
+const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const SERVER_PORT: u16 = 9000;
+const ACCESS_KEY: &str = "AKSIMULATOR";
+const SECRET_KEY: &str = "simulator-secret";
+const REGION: &str = "us-east-1";
+const BUCKET: &str = "sim";
+/// How long the setup waits for the server to come up before the bucket
+/// is created.
+const SERVER_BOOT_MS: u64 = 10;
+
+/// What one run is made of.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub spec: WorkloadSpec,
+    pub profile: FaultProfile,
+    pub seed: u64,
+}
+
+/// How many faults of each kind a run injected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    pub clogs: u64,
+    pub partitions: u64,
+    pub server_kills: u64,
+}
+
+/// What a run produced: its history and what the checks need besides.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub history: History,
+    /// The process id of the final reads.
+    pub checker_process: u32,
+    /// Clients that did not finish within the liveness bound.
+    pub unfinished_clients: Vec<u32>,
+    /// Why the server failed to start, each time it did.
+    pub server_failures: Vec<String>,
+    pub simulated_ns: u64,
+    pub buggify: buggify::Report,
+    pub faults: FaultCounts,
+    pub disk: SimDiskStats,
+}
+
+fn server_addr() -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(SERVER_IP), SERVER_PORT)
+}
+
+fn client_ip(client: u32) -> IpAddr {
+    let [_, _, high, low] = (client + 1).to_be_bytes();
+    IpAddr::V4(Ipv4Addr::new(10, 1, high, low))
+}
+
+fn draw(bounds: Bounds) -> u64 {
+    thread_rng().gen_range(bounds.min..=bounds.max)
+}
+
+/// Milliseconds until the next event of a Poisson process of `rate_per_s`.
+fn next_event_ms(rate_per_s: f64) -> u64 {
+    let uniform: f64 = thread_rng().gen_range(f64::EPSILON..1.0);
+    (-uniform.ln() / rate_per_s * 1000.0) as u64
+}
+
+/// The server node's life: recover the engine from the disk, serve until
+/// killed. Runs again on every restart.
+async fn serve(disk: Arc<SimDisk>, failures: Arc<Mutex<Vec<String>>>) {
+    let engine_config = EngineConfig {
+        // Parts as small as the workloads write.
+        min_part_size_bytes: 1,
+        ..EngineConfig::default()
+    };
+    let engine = match Engine::open(disk, engine_config) {
+        Ok(engine) => engine,
+        Err(error) => {
+            failures
+                .lock()
+                .expect("poisoned")
+                .push(format!("recovery failed: {error}"));
+            return;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(server_addr()).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            failures
+                .lock()
+                .expect("poisoned")
+                .push(format!("bind failed: {error}"));
+            return;
+        }
+    };
+    let config = HttpConfig::single_key(ACCESS_KEY, SECRET_KEY, REGION);
+    if let Err(error) =
+        server_http::serve(listener, Arc::new(engine), config, std::future::pending()).await
+    {
+        failures
+            .lock()
+            .expect("poisoned")
+            .push(format!("serve failed: {error}"));
+    }
+}
+
+/// A client of the world. The native client joins as a second variant.
+#[derive(Debug, Clone)]
+enum SimClient {
+    S3(S3Client<TcpConnector>),
+}
+
+fn s3_client(profile: &FaultProfile) -> S3Client<TcpConnector> {
+    let mut config = S3Config::new(
+        format!("http://{}", server_addr()),
+        REGION,
+        ACCESS_KEY,
+        SECRET_KEY,
+    );
+    config.transport.attempt_timeout_ms = profile.client_timeout_ms;
+    config.transport.connect_timeout_ms = profile.client_timeout_ms;
+    S3Client::with_connector(config, TcpConnector, ClientRuntime::new(SimRandom))
+        .expect("the simulator's client configuration is valid")
+}
+
+fn client_condition(condition: &Precondition) -> Option<ClientCondition> {
+    match condition {
+        Precondition::Absent => Some(ClientCondition::IfAbsent),
+        Precondition::Matches { etag } => Some(ClientCondition::IfMatch(
+            etag.parse().expect("ETags come from the server"),
+        )),
+        _ => None,
+    }
+}
+
+/// The outcome of a failed request: a 4xx is a definite failure; anything
+/// else (5xx, transport, timeout) may have taken effect.
+fn failure(error: &Error) -> Outcome {
+    match error.status() {
+        Some(status) if (400..500).contains(&status) => Outcome::Failed {
+            status,
+            code: error.code().unwrap_or_default().to_owned(),
+        },
+        _ => Outcome::Indeterminate {
+            reason: error.to_string(),
+        },
+    }
+}
+
+fn written(result: Result<ETag, Error>) -> Outcome {
+    match result {
+        Ok(etag) => Outcome::Ok {
+            result: OpResult::Written {
+                etag: etag.to_string(),
+            },
+        },
+        Err(error) => failure(&error),
+    }
+}
+
+impl SimClient {
+    const fn api(&self) -> Api {
+        match self {
+            Self::S3(_) => Api::S3,
+        }
+    }
+
+    /// Sends one recorded request and says how it ended.
+    async fn send(&self, request: &Request) -> Outcome {
+        let Self::S3(s3) = self;
+        match request {
+            Request::Get { key } => {
+                match s3.get_object(BUCKET, key, &GetOptions::default()).await {
+                    Ok(got) => Outcome::Ok {
+                        result: OpResult::Read {
+                            value: String::from_utf8_lossy(&got.body).into_owned(),
+                            etag: got.info.etag.to_string(),
+                        },
+                    },
+                    Err(Error::NotFound(_)) => Outcome::Ok {
+                        result: OpResult::Absent,
+                    },
+                    Err(error) => failure(&error),
+                }
+            }
+            Request::Put {
+                key,
+                value,
+                condition,
+                idempotency_key,
+            } => {
+                let options = PutOptions {
+                    condition: client_condition(condition),
+                    idempotency_key: idempotency_key
+                        .as_deref()
+                        .map(|key| IdempotencyKey::parse(key).expect("generated keys are valid")),
+                    ..PutOptions::default()
+                };
+                written(
+                    s3.put_object(BUCKET, key, value.clone().into_bytes(), &options)
+                        .await
+                        .map(|put| put.etag),
+                )
+            }
+            Request::Delete { key, condition } => {
+                let options = DeleteOptions {
+                    if_match: match client_condition(condition) {
+                        Some(ClientCondition::IfMatch(etag)) => Some(etag),
+                        _ => None,
+                    },
+                };
+                match s3.delete_object(BUCKET, key, &options).await {
+                    Ok(()) => Outcome::Ok {
+                        result: OpResult::Deleted,
+                    },
+                    Err(error) => failure(&error),
+                }
+            }
+            Request::Copy {
+                source,
+                destination,
+                destination_condition,
+                source_if_match,
+            } => {
+                let options = CopyOptions {
+                    source_conditions: ReadConditions {
+                        if_match: source_if_match
+                            .as_deref()
+                            .map(|etag| etag.parse().expect("ETags come from the server")),
+                        ..ReadConditions::default()
+                    },
+                    destination_condition: client_condition(destination_condition),
+                    replace_metadata: None,
+                };
+                let source = CopySource {
+                    bucket: BUCKET,
+                    key: source,
+                };
+                written(
+                    s3.copy_object(&source, BUCKET, destination, &options)
+                        .await
+                        .map(|copy| copy.etag),
+                )
+            }
+            Request::CompleteMultipart { .. } => {
+                unreachable!("a multipart complete is sent by `complete_multipart`")
+            }
+        }
+    }
+}
+
+/// One client: its node's view of the world.
+struct ClientTask {
+    process: u32,
+    client: SimClient,
+    recorder: HistoryRecorder,
+    started: Instant,
+}
+
+impl ClientTask {
+    fn now_ns(&self) -> u64 {
+        u64::try_from(
+            TimeHandle::current()
+                .now_instant()
+                .duration_since(self.started)
+                .as_nanos(),
+        )
+        .unwrap_or(u64::MAX)
+    }
+
+    /// Invokes, sends and completes one request in the history.
+    async fn record<F: Future<Output = Outcome>>(
+        &self,
+        op_index: u32,
+        request: Request,
+        send: impl FnOnce(Request) -> F,
+    ) -> Outcome {
+        let id = self.recorder.invoke(
+            Invocation {
+                process: self.process,
+                op_index,
+                api: self.client.api(),
+                request: request.clone(),
+            },
+            self.now_ns(),
+        );
+        let outcome = send(request).await;
+        self.recorder.complete(id, outcome.clone(), self.now_ns());
+        outcome
+    }
+
+    async fn request(&self, op_index: u32, request: Request) -> Outcome {
+        self.record(op_index, request, |request| async move {
+            self.client.send(&request).await
+        })
+        .await
+    }
+
+    /// A GET; `Some(None)` when the key is absent, `None` when the read
+    /// failed.
+    async fn read(&self, op_index: u32, key: &str) -> Option<Option<(String, String)>> {
+        match self
+            .request(
+                op_index,
+                Request::Get {
+                    key: key.to_owned(),
+                },
+            )
+            .await
+        {
+            Outcome::Ok {
+                result: OpResult::Read { value, etag },
+            } => Some(Some((value, etag))),
+            Outcome::Ok {
+                result: OpResult::Absent,
+            } => Some(None),
+            _ => None,
+        }
+    }
+
+    /// The condition of a write that reads first: If-Match of what it
+    /// read, or create-only when absent; `None` when the read failed.
+    async fn read_condition(&self, op_index: u32, key: &str) -> Option<Precondition> {
+        Some(match self.read(op_index, key).await? {
+            Some((_, etag)) => Precondition::Matches { etag },
+            None => Precondition::Absent,
+        })
+    }
+
+    async fn write_condition(
+        &self,
+        op_index: u32,
+        key: &str,
+        condition: WriteCondition,
+    ) -> Option<Precondition> {
+        match condition {
+            WriteCondition::IfAbsent => Some(Precondition::Absent),
+            WriteCondition::IfMatchRead => self.read_condition(op_index, key).await,
+            _ => Some(Precondition::None),
+        }
+    }
+
+    async fn run_op(&self, op_index: u32, op: Op) {
+        match op {
+            Op::CreateOnly { key, value } => {
+                self.request(
+                    op_index,
+                    Request::Put {
+                        key,
+                        value,
+                        condition: Precondition::Absent,
+                        idempotency_key: None,
+                    },
+                )
+                .await;
+            }
+            Op::Cas { key, tag } => self.cas(op_index, &key, &tag).await,
+            Op::Put { key, value } => {
+                self.request(
+                    op_index,
+                    Request::Put {
+                        key,
+                        value,
+                        condition: Precondition::None,
+                        idempotency_key: None,
+                    },
+                )
+                .await;
+            }
+            Op::Get { key } => {
+                self.read(op_index, &key).await;
+            }
+            Op::Delete { key, if_match } => {
+                let condition = if if_match {
+                    match self.read(op_index, &key).await {
+                        Some(Some((_, etag))) => Precondition::Matches { etag },
+                        _ => return,
+                    }
+                } else {
+                    Precondition::None
+                };
+                self.request(op_index, Request::Delete { key, condition })
+                    .await;
+            }
+            Op::Copy {
+                source,
+                destination,
+                condition,
+            } => {
+                let (destination_condition, source_if_match) = match condition {
+                    CopyCondition::DestinationAbsent => (Precondition::Absent, None),
+                    CopyCondition::DestinationMatchesRead => {
+                        let Some(condition) = self.read_condition(op_index, &destination).await
+                        else {
+                            return;
+                        };
+                        (condition, None)
+                    }
+                    _ => match self.read(op_index, &source).await {
+                        Some(Some((_, etag))) => (Precondition::None, Some(etag)),
+                        _ => return,
+                    },
+                };
+                self.request(
+                    op_index,
+                    Request::Copy {
+                        source,
+                        destination,
+                        destination_condition,
+                        source_if_match,
+                    },
+                )
+                .await;
+            }
+            Op::MultipartComplete {
+                key,
+                parts,
+                condition,
+            } => self.multipart(op_index, key, parts, condition).await,
+            Op::IdempotentPut {
+                key,
+                idempotency_key,
+                value,
+                condition,
+                attempts,
+            } => {
+                let Some(condition) = self.write_condition(op_index, &key, condition).await else {
+                    return;
+                };
+                // Re-sent with the same key while the outcome is unknown
+                // (I1): together the sends take effect at most once.
+                for _ in 0..attempts {
+                    let outcome = self
+                        .request(
+                            op_index,
+                            Request::Put {
+                                key: key.clone(),
+                                value: value.clone(),
+                                condition: condition.clone(),
+                                idempotency_key: Some(idempotency_key.clone()),
+                            },
+                        )
+                        .await;
+                    if !matches!(outcome, Outcome::Indeterminate { .. }) {
+                        break;
+                    }
+                }
+            }
+            other => unreachable!("the generator makes no {other:?}"),
+        }
+    }
+
+    /// Read-modify-write of a counter (C2), re-read and retried after a
+    /// lost race (412, or 409 C5), at most [`MAX_CAS_ROUNDS`] times.
+    async fn cas(&self, op_index: u32, key: &str, tag: &str) {
+        for _ in 0..MAX_CAS_ROUNDS {
+            let Some(read) = self.read(op_index, key).await else {
+                return;
+            };
+            let (value, condition) = match read {
+                Some((value, etag)) => (
+                    CounterValue::next_after(Some(&value), tag),
+                    Precondition::Matches { etag },
+                ),
+                None => (CounterValue::next_after(None, tag), Precondition::Absent),
+            };
+            let outcome = self
+                .request(
+                    op_index,
+                    Request::Put {
+                        key: key.to_owned(),
+                        value: value.encode(),
+                        condition,
+                        idempotency_key: None,
+                    },
+                )
+                .await;
+            let lost_race =
+                matches!(outcome, Outcome::Failed { status, .. } if status == 412 || status == 409);
+            if !lost_race {
+                return;
+            }
+        }
+    }
+
+    /// Create, upload the parts, complete under `condition` (C6, C3 across
+    /// the upload). Only the complete changes what readers see, so only it
+    /// is recorded.
+    async fn multipart(
+        &self,
+        op_index: u32,
+        key: String,
+        parts: Vec<String>,
+        condition: WriteCondition,
+    ) {
+        let SimClient::S3(s3) = &self.client;
+        let Ok(upload) = s3
+            .create_multipart_upload(BUCKET, &key, &CreateMultipartOptions::default())
+            .await
+        else {
+            return;
+        };
+        let mut uploaded = Vec::new();
+        for (index, part) in parts.iter().enumerate() {
+            let number = u16::try_from(index + 1).expect("at most 10,000 parts");
+            match s3
+                .upload_part(&upload, number, part.clone().into_bytes())
+                .await
+            {
+                Ok(part) => uploaded.push(part),
+                Err(_) => return,
+            }
+        }
+        let Some(condition) = self.write_condition(op_index, &key, condition).await else {
+            return;
+        };
+        let request = Request::CompleteMultipart {
+            key,
+            value: parts.concat(),
+            part_count: u32::try_from(parts.len()).expect("at most 10,000 parts"),
+            condition: condition.clone(),
+            idempotency_key: None,
+        };
+        self.record(op_index, request, |_| async {
+            let options = CompleteOptions {
+                condition: client_condition(&condition),
+                idempotency_key: None,
+            };
+            written(
+                s3.complete_multipart_upload(&upload, &uploaded, &options)
+                    .await
+                    .map(|complete| complete.etag),
+            )
+        })
+        .await;
+    }
+}
+
+/// Completes when every client task has; says which have not.
+struct ClientsDone {
+    /// `None` once the client (its index) finished.
+    tasks: Vec<Option<JoinHandle<()>>>,
+}
+
+impl ClientsDone {
+    fn unfinished(&self) -> Vec<u32> {
+        (0..)
+            .zip(&self.tasks)
+            .filter(|(_, task)| task.is_some())
+            .map(|(client, _)| client)
+            .collect()
+    }
+}
+
+impl Future for ClientsDone {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut pending = false;
+        for slot in &mut self.tasks {
+            if let Some(task) = slot {
+                match Pin::new(task).poll(cx) {
+                    Poll::Ready(joined) => {
+                        joined.expect("client tasks do not panic");
+                        *slot = None;
+                    }
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    }
+}
+
+/// Applies the fault profile until `stop` turns true, then heals what it
+/// broke. Each kind of fault is a Poisson process of its own.
+struct Faults {
+    profile: FaultProfile,
+    server: NodeId,
+    clients: Vec<NodeId>,
+    disk: Arc<SimDisk>,
+    counts: Arc<Mutex<FaultCounts>>,
+}
+
+impl Faults {
+    fn count(&self, bump: impl FnOnce(&mut FaultCounts)) {
+        bump(&mut self.counts.lock().expect("poisoned"));
+    }
+
+    /// Sleeps until the next event of `rate_per_s`; `false` when the fault
+    /// window closed first.
+    async fn wait_next(rate_per_s: f64, stop: &mut watch::Receiver<bool>) -> bool {
+        let delay = Duration::from_millis(next_event_ms(rate_per_s));
+        let window_open = tokio::select! {
+            () = tokio::time::sleep(delay) => true,
+            _ = stop.wait_for(|stopped| *stopped) => false,
+        };
+        window_open && !*stop.borrow()
+    }
+
+    async fn clogs(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let rate = self.profile.clog_rate_per_s;
+        if rate <= 0.0 {
+            return;
+        }
+        while Self::wait_next(rate, &mut stop).await {
+            let nodes = self.clients.len() + 1;
+            let pick = thread_rng().gen_range(0..nodes);
+            let node = self.clients.get(pick).copied().unwrap_or(self.server);
+            NetSim::current().clog_node(node);
+            tokio::time::sleep(Duration::from_millis(draw(self.profile.clog_duration_ms))).await;
+            NetSim::current().unclog_node(node);
+            self.count(|counts| counts.clogs += 1);
+        }
+    }
+
+    async fn partitions(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let rate = self.profile.partition_rate_per_s;
+        if rate <= 0.0 || self.clients.is_empty() {
+            return;
+        }
+        while Self::wait_next(rate, &mut stop).await {
+            let client = self.clients[thread_rng().gen_range(0..self.clients.len())];
+            let net = NetSim::current();
+            net.clog_link(client, self.server);
+            net.clog_link(self.server, client);
+            tokio::time::sleep(Duration::from_millis(draw(
+                self.profile.partition_duration_ms,
+            )))
+            .await;
+            net.unclog_link(client, self.server);
+            net.unclog_link(self.server, client);
+            self.count(|counts| counts.partitions += 1);
+        }
+    }
+
+    fn crash_mode(&self) -> CrashMode {
+        let weights = self.profile.crash_modes;
+        let total = weights.total();
+        if total == 0 {
+            return CrashMode::LoseUnsynced;
+        }
+        let pick = thread_rng().gen_range(0..total);
+        if pick < u64::from(weights.lose_unsynced) {
+            CrashMode::LoseUnsynced
+        } else if pick < u64::from(weights.lose_unsynced) + u64::from(weights.torn_tail) {
+            CrashMode::TornTail
+        } else {
+            CrashMode::PartialFlush
+        }
+    }
+
+    async fn kills(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let rate = self.profile.server_kill_rate_per_s;
+        if rate <= 0.0 {
+            return;
+        }
+        while Self::wait_next(rate, &mut stop).await {
+            let handle = Handle::current();
+            handle.kill(self.server);
+            self.disk.crash(self.crash_mode());
+            tokio::time::sleep(Duration::from_millis(draw(self.profile.server_downtime_ms))).await;
+            handle.restart(self.server);
+            self.count(|counts| counts.server_kills += 1);
+        }
+    }
+}
+
+/// Runs one seed's world to the end. Call inside a madsim runtime seeded
+/// with `config.seed`.
+///
+/// # Panics
+/// If the workload spec does not validate.
+pub async fn run(config: &RunConfig) -> RunOutcome {
+    let started = TimeHandle::current().now_instant();
+    let profile = config.profile.clone();
+    let spec = &config.spec;
+    buggify::configure(&BTreeMap::from([(
+        buggify::LOST_RESPONSE_AFTER_COMMIT,
+        profile.lost_response_after_commit_probability,
+    )]));
+
+    let max_latency_ms = draw(profile.network_latency_ms);
+    let min_latency_ms = profile.network_latency_ms.min;
+    NetSim::current().update_config(|net| {
+        net.send_latency =
+            Duration::from_millis(min_latency_ms)..Duration::from_millis(max_latency_ms + 1);
+        net.packet_loss_rate = profile.packet_loss_rate;
+    });
+
+    let fsync = profile.fsync_delay_us;
+    let disk = Arc::new(SimDisk::new(
+        SimDiskConfig {
+            fsync_delay_us: fsync.min..=fsync.max,
+        },
+        Box::new(madsim::rand::random::<u64>),
+    ));
+    let server_failures = Arc::new(Mutex::new(Vec::new()));
+    let handle = Handle::current();
+    let server = {
+        let disk = Arc::clone(&disk);
+        let failures = Arc::clone(&server_failures);
+        handle
+            .create_node()
+            .name("server")
+            .ip(IpAddr::V4(SERVER_IP))
+            .init(move || serve(Arc::clone(&disk), Arc::clone(&failures)))
+            .build()
+    };
+
+    let recorder = HistoryRecorder::new(&spec.name, config.seed);
+    let generator = OpGenerator::new(spec, config.seed).expect("a validated workload");
+    let checker_process = spec.clients;
+    let checker_node = handle
+        .create_node()
+        .name("checker")
+        .ip(client_ip(checker_process))
+        .build();
+    let setup_profile = profile.clone();
+    let bucket_ready = checker_node
+        .spawn(async move {
+            tokio::time::sleep(Duration::from_millis(SERVER_BOOT_MS)).await;
+            s3_client(&setup_profile).create_bucket(BUCKET).await
+        })
+        .await
+        .expect("the setup task runs to its end");
+    if let Err(error) = bucket_ready {
+        server_failures
+            .lock()
+            .expect("poisoned")
+            .push(format!("creating the bucket failed: {error}"));
+    }
+
+    let mut client_nodes = Vec::new();
+    let mut client_tasks = Vec::new();
+    for process in 0..spec.clients {
+        let node = handle
+            .create_node()
+            .name(format!("client-{process}"))
+            .ip(client_ip(process))
+            .build();
+        client_nodes.push(node.id());
+        let task = ClientTask {
+            process,
+            client: SimClient::S3(s3_client(&profile)),
+            recorder: recorder.clone(),
+            started,
+        };
+        let ops = generator.client(process);
+        client_tasks.push(node.spawn(async move {
+            for (op_index, op) in ops.enumerate() {
+                task.run_op(u32::try_from(op_index).expect("ops fit u32"), op)
+                    .await;
+            }
+        }));
+    }
+
+    let counts = Arc::new(Mutex::new(FaultCounts::default()));
+    let faults = Arc::new(Faults {
+        profile: profile.clone(),
+        server: server.id(),
+        clients: client_nodes,
+        disk: Arc::clone(&disk),
+        counts: Arc::clone(&counts),
+    });
+    let (stop_faults, stopped) = watch::channel(false);
+    let fault_tasks = vec![
+        tokio::spawn(Arc::clone(&faults).clogs(stopped.clone())),
+        tokio::spawn(Arc::clone(&faults).partitions(stopped.clone())),
+        tokio::spawn(Arc::clone(&faults).kills(stopped)),
+    ];
+
+    // Phase 1: faults until the clients finish or the window closes.
+    let mut all_clients = ClientsDone {
+        tasks: client_tasks.into_iter().map(Some).collect(),
+    };
+    let finished_in_window =
+        tokio::time::timeout(Duration::from_millis(FAULT_WINDOW_MS), &mut all_clients)
+            .await
+            .is_ok();
+    // Phase 2: heal (each fault task undoes its fault in progress), then
+    // every client must finish within the bound.
+    stop_faults.send_replace(true);
+    for task in fault_tasks {
+        task.await.expect("fault tasks do not panic");
+    }
+    let unfinished_clients = if finished_in_window {
+        Vec::new()
+    } else {
+        match tokio::time::timeout(Duration::from_millis(LIVENESS_BOUND_MS), &mut all_clients).await
+        {
+            Ok(()) => Vec::new(),
+            Err(_) => all_clients.unfinished(),
+        }
+    };
+
+    // Phase 3: the checker reads every key.
+    let final_reads = ClientTask {
+        process: checker_process,
+        client: SimClient::S3(s3_client(&profile)),
+        recorder: recorder.clone(),
+        started,
+    };
+    let keys: Vec<String> = (0..spec.keys)
+        .map(lockwell_workload::generator::key_name)
+        .collect();
+    checker_node
+        .spawn(async move {
+            for key in keys {
+                final_reads.read(0, &key).await;
+            }
+        })
+        .await
+        .expect("the checker task runs to its end");
+
+    let simulated_ns = u64::try_from(
+        TimeHandle::current()
+            .now_instant()
+            .duration_since(started)
+            .as_nanos(),
+    )
+    .unwrap_or(u64::MAX);
+    let server_failures = server_failures.lock().expect("poisoned").clone();
+    let faults = *counts.lock().expect("poisoned");
+    RunOutcome {
+        history: recorder.history(simulated_ns),
+        checker_process,
+        unfinished_clients,
+        server_failures,
+        simulated_ns,
+        buggify: buggify::take_report(),
+        faults,
+        disk: disk.stats(),
+    }
+}
