@@ -6,9 +6,12 @@
 
 mod support;
 
+use std::net::SocketAddr;
+
 use lockwell_core::checksum::{ChecksumAlgorithm, digest};
 use lockwell_proto::native::{self, ErrorBody, MintTokenResponse, WriteResponse, parse_json};
-use support::{ALICE, BOB, TestRequest, TestResponse, TestServer, send_raw};
+use support::{ALICE, BOB, TestRequest, TestResponse, TestServer, read_response, send_raw};
+use tokio::io::AsyncWriteExt;
 
 /// A native request: method, path, headers, body.
 struct NativeRequest {
@@ -53,11 +56,13 @@ impl NativeRequest {
     }
 
     async fn send(self, server: &TestServer) -> TestResponse {
-        let mut bytes = format!(
-            "{} {} HTTP/1.1\r\nhost: {}\r\n",
-            self.method, self.path, server.addr
-        )
-        .into_bytes();
+        self.send_to(server.addr).await
+    }
+
+    /// The request line and headers, `Content-Length` the body's length.
+    fn head(&self, addr: SocketAddr) -> Vec<u8> {
+        let mut bytes =
+            format!("{} {} HTTP/1.1\r\nhost: {addr}\r\n", self.method, self.path).into_bytes();
         for (name, value) in &self.headers {
             bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
         }
@@ -68,8 +73,13 @@ impl NativeRequest {
             )
             .as_bytes(),
         );
+        bytes
+    }
+
+    async fn send_to(self, addr: SocketAddr) -> TestResponse {
+        let mut bytes = self.head(addr);
         bytes.extend_from_slice(&self.body);
-        send_raw(server.addr, &bytes, false, self.method == "HEAD").await
+        send_raw(addr, &bytes, false, self.method == "HEAD").await
     }
 }
 
@@ -559,5 +569,66 @@ async fn i8_native_and_s3_share_records_per_principal_only() {
         .await;
     assert_eq!(bob.status, 403, "{}", bob.text());
     assert!(bob.header("etag").is_none(), "I8: no stored result leaks");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn i3_the_same_key_in_flight_is_409_and_never_a_second_write() {
+    let (server, token) = server_with_bucket().await;
+    let put = || {
+        NativeRequest::object("PUT", "bkt", "k")
+            .token(&token)
+            .body("0123456789")
+            .header("idempotency-key", "op-slow")
+            .sha256()
+    };
+    // The first request's head and half its body: its claim is held.
+    let first = put();
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(&first.head(server.addr)).await.unwrap();
+    slow.write_all(&first.body[..5]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    let concurrent = put().send(&server).await;
+    assert_eq!(concurrent.status, 409, "{}", concurrent.text());
+    assert_eq!(error_body(&concurrent).code, "IdempotencyKeyInFlight");
+
+    slow.write_all(&first.body[5..]).await.unwrap();
+    let completed = read_response(&mut slow, false).await;
+    assert_eq!(completed.status, 200, "{}", completed.text());
+    let replay = put().send(&server).await;
+    assert_eq!(etag_of(&replay), etag_of(&completed), "I1 after I3");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn c1_c3_racing_native_creates_have_one_winner() {
+    const RACERS: usize = 16;
+    const ROUNDS: usize = 8;
+    let (server, token) = server_with_bucket().await;
+    for round in 0..ROUNDS {
+        let racers: Vec<_> = (0..RACERS)
+            .map(|racer| {
+                let request = NativeRequest::object("PUT", "bkt", &format!("race-{round}"))
+                    .token(&token)
+                    .header("if-none-match", "*")
+                    .body(format!("racer-{racer}"));
+                tokio::spawn(request.send_to(server.addr))
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for racer in racers {
+            statuses.push(racer.await.unwrap().status);
+        }
+        statuses.sort_unstable();
+        let winners = statuses.iter().filter(|status| **status == 200).count();
+        assert_eq!(winners, 1, "round {round}: {statuses:?}");
+        assert!(
+            statuses
+                .iter()
+                .all(|status| matches!(status, 200 | 409 | 412)),
+            "round {round}: {statuses:?}"
+        );
+    }
     server.stop().await;
 }

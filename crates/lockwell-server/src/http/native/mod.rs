@@ -158,17 +158,15 @@ async fn serve_routed(
     body: &mut Option<Incoming>,
 ) -> Result<Response<Body>, NativeFailure> {
     let route = native::route(&parts.method, parts.uri.path())?;
-    if route == NativeRoute::MintToken {
-        return mint_token(app, body).await;
-    }
-    let principal = authenticate(app, parts, clock::now_ms())?;
+    // Minting is the one request without a token.
+    let principal = || authenticate(app, parts, clock::now_ms());
     match route {
-        NativeRoute::MintToken => unreachable!("answered above"),
-        NativeRoute::PutObject(path) => put_object(app, parts, body, &principal, path).await,
-        NativeRoute::GetObject(path) => get_object(app, parts, &principal, &path, true).await,
-        NativeRoute::HeadObject(path) => get_object(app, parts, &principal, &path, false).await,
-        NativeRoute::DeleteObject(path) => delete_object(app, parts, &principal, &path).await,
-        NativeRoute::CopyObject => copy_object(app, body, &principal).await,
+        NativeRoute::MintToken => mint_token(app, body).await,
+        NativeRoute::PutObject(path) => put_object(app, parts, body, &principal()?, path).await,
+        NativeRoute::GetObject(path) => get_object(app, parts, &principal()?, &path, true).await,
+        NativeRoute::HeadObject(path) => get_object(app, parts, &principal()?, &path, false).await,
+        NativeRoute::DeleteObject(path) => delete_object(app, parts, &principal()?, &path).await,
+        NativeRoute::CopyObject => copy_object(app, body, &principal()?).await,
     }
 }
 
