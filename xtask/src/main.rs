@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
+mod bench_ab;
+
 /// Seeds the test command's simulation campaign runs; each one twice, for
 /// the determinism check.
 const TEST_SIM_SEEDS: u32 = 32;
@@ -34,6 +36,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Is the working tree faster or slower than REF? Builds REF (a git
+    /// worktree in target/bench-ab/) and the working tree in release, runs a
+    /// fixed short benchmark set (checksum-summary, an in-process `lockwell
+    /// bench`) alternately N times each, and prints `lockwell compare`'s
+    /// verdicts. Fails when a gated metric got slower.
+    BenchAb(bench_ab::BenchAbArgs),
     /// Everything CI checks: fmt, clippy (normal and simulation mode), unit and
     /// integration tests, a simulation campaign with the determinism check, and
     /// the loom models. Fails if any part fails.
@@ -98,6 +106,7 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Task::BenchAb(args) => bench_ab::bench_ab(&args),
         Task::Test => test(),
         Task::Run => run(),
         Task::Loom { planted } => {

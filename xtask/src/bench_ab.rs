@@ -1,0 +1,290 @@
+//! `cargo xtask bench-ab REF`: is the working tree faster or slower than
+//! REF? Builds both (REF in a git worktree under `target/bench-ab/`),
+//! then runs a fixed short benchmark set alternately, A then B, B then A,
+//! N times each, and hands the two sets of result files to `lockwell
+//! compare`, which decides from per-run medians (never from one run: on
+//! this machine kind criterion's own verdicts flagged 48 of 56 unchanged
+//! benchmarks, while per-run medians over 6 interleaved runs flagged 0 of
+//! 8).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context as _, Result, bail, ensure};
+use lockwell_results::{Better, Metric, ResultKind, RunResult};
+
+use crate::{cargo_bin, check_status, repo_root};
+
+/// Fewer interleaved runs than this cannot tell a shift from this
+/// machine's noise (the A/A measurement in docs/benchmarks.md).
+pub(crate) const MIN_RUNS: u32 = 6;
+
+/// Arguments of `cargo xtask bench-ab`.
+#[derive(clap::Args)]
+pub(crate) struct BenchAbArgs {
+    /// The baseline: any commit-ish (`main`, `HEAD~3`, a tag, a hash).
+    reference: String,
+    /// Runs of each side, interleaved.
+    #[arg(long, default_value_t = MIN_RUNS)]
+    runs: u32,
+}
+
+/// The binaries one side runs.
+struct Side {
+    name: &'static str,
+    lockwell: PathBuf,
+    checksum_summary: PathBuf,
+    results: PathBuf,
+}
+
+const BINARIES: [&str; 2] = ["lockwell", "checksum-summary"];
+
+/// The fixed benchmark set of one run: a short checksum summary, and a
+/// contended compare-and-swap run against the in-process store.
+const CHECKSUM_ARGS: [&str; 5] = ["--json", "--repetitions", "5", "--repetition-ms", "100"];
+const INPROC_BENCH_ARGS: [&str; 12] = [
+    "bench",
+    "--inproc",
+    "--racers",
+    "2",
+    "--keys",
+    "1000",
+    "--duration",
+    "2s",
+    "--warmup",
+    "500ms",
+    "--interval",
+    "500ms",
+];
+
+pub(crate) fn bench_ab(args: &BenchAbArgs) -> Result<()> {
+    ensure!(
+        args.runs >= MIN_RUNS,
+        "--runs must be at least {MIN_RUNS}: fewer interleaved runs cannot tell a shift from noise"
+    );
+    let root = repo_root();
+    let bench_ab_dir = root.join("target/bench-ab");
+    let commit = git_output(
+        &root,
+        &[
+            "rev-parse",
+            "--verify",
+            &format!("{}^{{commit}}", args.reference),
+        ],
+    )
+    .with_context(|| format!("{} is not a commit", args.reference))?;
+    let short = &commit[..12];
+
+    let worktree = bench_ab_dir.join(short);
+    if !worktree.exists() {
+        let worktree_arg = worktree.to_string_lossy().into_owned();
+        check_status(
+            git(
+                &root,
+                &["worktree", "add", "--detach", &worktree_arg, &commit],
+            ),
+            "git worktree add",
+        )?;
+    }
+    eprintln!(
+        "==> building {} ({short}) in {}",
+        args.reference,
+        worktree.display()
+    );
+    // REF's own target dir, shared by every REF: third-party crates stay
+    // built between calls, and the working tree's target/release is left
+    // alone.
+    let reference_target = bench_ab_dir.join("target");
+    let a_bin = build(
+        &worktree,
+        &reference_target,
+        &bench_ab_dir.join(format!("bin-{short}")),
+    )?;
+    eprintln!("==> building the working tree");
+    let b_bin = build(
+        &root,
+        &root.join("target"),
+        &bench_ab_dir.join("bin-working-tree"),
+    )?;
+
+    #[allow(clippy::disallowed_methods)] // a developer tool: names the session directory.
+    let session_ms = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis());
+    let session = bench_ab_dir.join(format!("runs-{session_ms}"));
+    let sides = [("a", &a_bin), ("b", &b_bin)].map(|(name, bin)| Side {
+        name,
+        lockwell: bin.join("lockwell"),
+        checksum_summary: bin.join("checksum-summary"),
+        results: session.join(name),
+    });
+    for side in &sides {
+        for set in ["checksum", "inproc-bench"] {
+            std::fs::create_dir_all(side.results.join(set))?;
+        }
+    }
+    for run in 0..args.runs {
+        // Alternate which side goes first, so that a drift of the machine
+        // during a pair does not always favour the same side.
+        let order: [&Side; 2] = if run % 2 == 0 {
+            [&sides[0], &sides[1]]
+        } else {
+            [&sides[1], &sides[0]]
+        };
+        for side in order {
+            eprintln!("==> run {}/{} of {}", run + 1, args.runs, side.name);
+            run_set(side, run)?;
+        }
+    }
+
+    let mut regressions = Vec::new();
+    for set in ["checksum", "inproc-bench"] {
+        println!(
+            "\n==> {set}: A = {} ({short}), B = working tree",
+            args.reference
+        );
+        let mut compare = Command::new(&sides[1].lockwell);
+        compare
+            .arg("compare")
+            .arg(sides[0].results.join(set))
+            .arg(sides[1].results.join(set));
+        let status = compare.status().context("starting lockwell compare")?;
+        if !status.success() {
+            regressions.push(set);
+        }
+    }
+    println!("\nresult files: {}", session.display());
+    if !regressions.is_empty() {
+        bail!("B is slower than A in: {}", regressions.join(", "));
+    }
+    Ok(())
+}
+
+fn git(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("git");
+    command.current_dir(dir).args(args);
+    command
+}
+
+fn git_output(dir: &Path, args: &[&str]) -> Result<String> {
+    let output = git(dir, args).output().context("starting git")?;
+    ensure!(
+        output.status.success(),
+        "git {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
+
+/// Builds the benchmark binaries of the workspace at `source` in release
+/// and copies them into `bin` (so that the next build cannot replace them
+/// mid-comparison); returns `bin`.
+fn build(source: &Path, target_dir: &Path, bin: &Path) -> Result<PathBuf> {
+    let mut command = Command::new(cargo_bin());
+    command
+        .current_dir(source)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "lockwell-cli",
+            "-p",
+            "lockwell-bench",
+        ])
+        .arg("--target-dir")
+        .arg(target_dir);
+    check_status(
+        command,
+        &format!("cargo build --release in {}", source.display()),
+    )?;
+    std::fs::create_dir_all(bin)?;
+    for name in BINARIES {
+        let built = target_dir.join("release").join(name);
+        std::fs::copy(&built, bin.join(name))
+            .with_context(|| format!("copying {}", built.display()))?;
+    }
+    Ok(bin.to_owned())
+}
+
+/// One run of the fixed set on one side, its result files named by run.
+fn run_set(side: &Side, run: u32) -> Result<()> {
+    let output = Command::new(&side.checksum_summary)
+        .args(CHECKSUM_ARGS)
+        .output()
+        .context("starting checksum-summary")?;
+    ensure!(output.status.success(), "checksum-summary failed");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .context("checksum-summary --json printed no JSON")?;
+    let result = checksum_result(&summary)?;
+    let file = side.results.join(format!("checksum/run-{run:02}.json"));
+    lockwell_results::write_new_result_file(&file, &result)
+        .with_context(|| format!("writing {}", file.display()))?;
+
+    let out = side.results.join(format!("inproc-bench/run-{run:02}.json"));
+    let mut bench = Command::new(&side.lockwell);
+    bench
+        .args(INPROC_BENCH_ARGS)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(&out);
+    // The summary goes to a null sink: the comparison is what is read.
+    bench.stdout(std::process::Stdio::null());
+    check_status(bench, "lockwell bench --inproc")
+}
+
+/// checksum-summary's report as a result file: one gated metric per
+/// subject, the median GiB/s over its repetitions. The schema has no kind
+/// of its own for it; it is a summary of medians like criterion's.
+fn checksum_result(summary: &serde_json::Value) -> Result<RunResult> {
+    let subjects = summary["subjects"]
+        .as_array()
+        .context("checksum-summary's JSON has no subjects")?;
+    let mut result = RunResult::new(ResultKind::CriterionSummary, 0);
+    result.config = serde_json::json!({
+        "tool": "checksum-summary",
+        "buffer_len_bytes": summary["buffer_len_bytes"],
+        "repetitions": summary["repetitions"],
+        "repetition_ms": summary["repetition_ms"],
+    });
+    for subject in subjects {
+        let name = subject["name"]
+            .as_str()
+            .context("a subject without a name")?;
+        let median = subject["gib_per_s"]["median"]
+            .as_f64()
+            .with_context(|| format!("{name} has no median"))?;
+        result.metrics.insert(
+            format!("{}_gib_per_s", name.to_lowercase().replace(['-', ' '], "_")),
+            Metric::gated(median, "GiB/s", Better::Higher),
+        );
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checksum_summary_becomes_one_gated_metric_per_subject() {
+        let summary = serde_json::json!({
+            "buffer_len_bytes": 1_048_576,
+            "repetitions": 5,
+            "repetition_ms": 100,
+            "subjects": [
+                { "name": "memory-read", "gib_per_s": { "median": 9.5, "min": 9.0, "max": 10.0 } },
+                { "name": "CRC32C", "gib_per_s": { "median": 7.25, "min": 7.0, "max": 7.5 } },
+            ],
+        });
+        let result = checksum_result(&summary).unwrap();
+        assert_eq!(
+            result.metrics.keys().collect::<Vec<_>>(),
+            ["crc32c_gib_per_s", "memory_read_gib_per_s"]
+        );
+        assert_eq!(result.metrics["crc32c_gib_per_s"].value, 7.25);
+        assert!(result.metrics["crc32c_gib_per_s"].gate);
+        assert!(checksum_result(&serde_json::json!({})).is_err());
+    }
+}
