@@ -657,3 +657,100 @@ fn parse_write(response: CollectedResponse) -> Result<WriteOutput, Error> {
         last_modified_ms: body.last_modified_ms,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, StatusCode};
+
+    use super::*;
+
+    fn response(status: u16, body: &str) -> CollectedResponse {
+        CollectedResponse {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn object_paths_escape_segments_and_keep_key_slashes() {
+        assert_eq!(
+            object_path("bkt", "q1/summary (final).txt"),
+            "/_native/v1/objects/bkt/q1/summary%20%28final%29.txt"
+        );
+        assert_eq!(object_path("bkt", "a+b"), "/_native/v1/objects/bkt/a%2Bb");
+    }
+
+    #[test]
+    fn i4_c1_c2_put_requests_carry_their_options_as_headers() {
+        let etag = ETag::of_content(b"v1");
+        let options = PutOptions::default()
+            .if_absent()
+            .if_match(etag.clone())
+            .idempotency_key(IdempotencyKey::parse("op-1").unwrap())
+            .with_checksum_of(ChecksumAlgorithm::Sha256, b"body")
+            .with_checksum_of(ChecksumAlgorithm::Crc32c, b"body");
+        let built = put_request(
+            "/p",
+            &options,
+            "tok",
+            RequestBody::Full(Some(Bytes::from_static(b"body"))),
+        )
+        .unwrap();
+        let header = |name: &str| built.headers().get(name).unwrap().to_str().unwrap();
+        assert_eq!(header("authorization"), "Bearer tok");
+        assert_eq!(header("content-length"), "4");
+        assert_eq!(header("if-none-match"), "*");
+        assert_eq!(header("if-match"), etag.to_string());
+        assert_eq!(header("idempotency-key"), "op-1");
+        assert_eq!(
+            header("x-lockwell-checksum-sha256"),
+            digest(ChecksumAlgorithm::Sha256, b"body").to_base64()
+        );
+        assert_eq!(
+            header("x-lockwell-checksum-crc32c"),
+            digest(ChecksumAlgorithm::Crc32c, b"body").to_base64()
+        );
+    }
+
+    #[test]
+    fn r6_c9_json_errors_become_typed_errors() {
+        let precondition = r#"{"code":"PreconditionFailed","message":"m","condition":"ifMatch"}"#;
+        // (status, body, check).
+        type Check = fn(&Error) -> bool;
+        let cases: [(u16, &str, Check); 7] = [
+            (412, precondition, |error| {
+                error.is_precondition_failed()
+                    && matches!(error, Error::PreconditionFailed { condition: Some(c), .. } if c == "ifMatch")
+            }),
+            (401, r#"{"code":"ExpiredToken","message":"m"}"#, |error| {
+                matches!(error, Error::Unauthorized(_)) && error.code() == Some("ExpiredToken")
+            }),
+            (404, r#"{"code":"NoSuchKey","message":"m"}"#, |error| {
+                matches!(error, Error::NotFound(_))
+            }),
+            (
+                409,
+                r#"{"code":"IdempotencyKeyInFlight","message":"m"}"#,
+                |error| matches!(error, Error::Conflict(_)),
+            ),
+            (
+                422,
+                r#"{"code":"IdempotencyKeyMismatch","message":"m"}"#,
+                |error| matches!(error, Error::IdempotencyMismatch(_)),
+            ),
+            (400, r#"{"code":"BadDigest","message":"m"}"#, |error| {
+                matches!(error, Error::BadDigest(_))
+            }),
+            (503, "not json", |error| {
+                matches!(error, Error::Server(_)) && error.code().is_none()
+            }),
+        ];
+        for (status, body, check) in cases {
+            let error = success(response(status, body)).unwrap_err();
+            assert!(check(&error), "{status} {body}: {error:?}");
+            assert_eq!(error.status(), Some(status));
+        }
+        assert!(success(response(200, "")).is_ok());
+    }
+}
