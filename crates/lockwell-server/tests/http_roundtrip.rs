@@ -1065,3 +1065,46 @@ async fn connections_are_kept_alive_across_requests() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn expect_100_continue_is_honoured_and_a_refusal_comes_before_the_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let alice = server.client(ALICE);
+    create_bucket(&alice, "bkt").await;
+    let body = b"sent after 100 Continue".to_vec();
+
+    let accepted = TestRequest::put("/bkt/k", body.clone()).header("expect", "100-continue");
+    let (headers, _) = alice.sign(&accepted);
+    let mut stream = tokio::net::TcpStream::connect(alice.addr).await.unwrap();
+    stream
+        .write_all(&alice.head(&accepted, &headers, body.len() as u64))
+        .await
+        .unwrap();
+    let mut interim = vec![0u8; 64];
+    let read = stream.read(&mut interim).await.unwrap();
+    assert!(
+        interim[..read].starts_with(b"HTTP/1.1 100 Continue"),
+        "{:?}",
+        String::from_utf8_lossy(&interim[..read])
+    );
+    stream.write_all(&body).await.unwrap();
+    assert_eq!(support::read_response(&mut stream, false).await.status, 200);
+
+    let wrong_secret = server.client(("AKALICE", "not-the-secret"));
+    let refused = TestRequest::put("/bkt/k", body.clone()).header("expect", "100-continue");
+    let (headers, _) = wrong_secret.sign(&refused);
+    let mut stream = tokio::net::TcpStream::connect(alice.addr).await.unwrap();
+    stream
+        .write_all(&wrong_secret.head(&refused, &headers, body.len() as u64))
+        .await
+        .unwrap();
+    let response = support::read_response(&mut stream, false).await;
+    assert_eq!(
+        response.outcome(),
+        (403, Some("SignatureDoesNotMatch".into())),
+        "refused without inviting the body"
+    );
+    assert_eq!(alice.send(TestRequest::get("/bkt/k")).await.body, body);
+    server.stop().await;
+}

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::HOST;
+use http::header::{EXPECT, HOST};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body as _;
@@ -124,9 +124,12 @@ impl App {
         let mut body = Some(body);
         let outcome = self.serve_parts(&parts, &mut body, request_id).await;
         // Answered without reading the body (refused, or an idempotent
-        // replay): read what is left so the client sees the answer.
+        // replay): read what is left so the client sees the answer. A client
+        // that sent `Expect: 100-continue` has sent no body yet and sends
+        // none on a final answer; reading would invite it with a 100.
         if let Some(body) = body
             && !body.is_end_stream()
+            && !expects_continue(&parts.headers)
         {
             drain(body).await;
         }
@@ -199,6 +202,12 @@ fn check_header_section(headers: &HeaderMap, max_len_bytes: usize) -> Result<(),
         ));
     }
     Ok(())
+}
+
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 /// Reads and discards what is left of a refused request's body, bounded in
