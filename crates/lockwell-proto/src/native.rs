@@ -304,6 +304,13 @@ pub fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ProtoErro
     })
 }
 
+/// A response body as JSON bytes. Serializing these plain structs of
+/// strings and integers cannot fail.
+#[must_use]
+pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("native API bodies serialize")
+}
+
 /// Every native error body (C9). `condition` is set on a 412 and names
 /// the native option that failed (`ifMatch`, `requireAbsent`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
