@@ -34,6 +34,39 @@ struct Cli {
     command: Task,
 }
 
+/// What `cargo xtask sim` does. `run`, `campaign` and `determinism` pass
+/// their arguments to the `lockwell-sim` binary (see its `--help`).
+#[derive(Subcommand)]
+enum SimAction {
+    /// The simulation tests (`crates/lockwell-sim/tests`) over many seeds.
+    Tests {
+        /// Number of seeds to run.
+        #[arg(long, default_value_t = TEST_SIM_SEEDS)]
+        seeds: u32,
+        /// Replay one seed (as printed by a failing run) instead.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Run each seed twice and fail on any divergence.
+        #[arg(long)]
+        check_determinism: bool,
+    },
+    /// One seed of a workload: `--workload W --seed S [--history FILE]`.
+    Run {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Many seeds: `--workload W --seeds N [--start S] [--shard i/n]`.
+    Campaign {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Each seed twice in fresh processes: `--workload W --seeds N`.
+    Determinism {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
 #[derive(Subcommand)]
 enum Task {
     /// Is the working tree faster or slower than REF? Builds REF (a git
@@ -64,17 +97,13 @@ enum Task {
         #[arg(last = true)]
         pytest_args: Vec<String>,
     },
-    /// The simulation tests under `--cfg madsim` over many seeds.
+    /// The simulator (`--cfg madsim`, release, `target/sim`). Without a
+    /// subcommand: the simulation tests over many seeds (each run twice,
+    /// divergence fails), a short campaign of every workload and a
+    /// determinism check of each, as `cargo xtask test` runs them.
     Sim {
-        /// Number of seeds to run.
-        #[arg(long, default_value_t = TEST_SIM_SEEDS)]
-        seeds: u32,
-        /// Replay one seed (as printed by a failing run) instead of a campaign.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Run each seed twice and fail on any divergence.
-        #[arg(long)]
-        check_determinism: bool,
+        #[command(subcommand)]
+        action: Option<SimAction>,
     },
     /// Fuzzes lockwell-proto's parsers and lockwell-core's name, ETag and
     /// condition parsers with cargo-fuzz, one target after another (not part
@@ -116,11 +145,7 @@ fn main() -> ExitCode {
                 loom()
             }
         }
-        Task::Sim {
-            seeds,
-            seed,
-            check_determinism,
-        } => sim(seeds, seed, check_determinism),
+        Task::Sim { action } => sim_action(action),
         Task::Interop { pytest_args } => interop(&pytest_args),
         Task::Fuzz { seconds, target } => fuzz(seconds, target.as_deref()),
         Task::Crash { cycles, seed } => crash(cycles, seed),
@@ -212,8 +237,8 @@ fn test() -> Result<()> {
         ),
         ("interop: boto3 and AWS CLI", Box::new(|| interop(&[]))),
         (
-            "simulation campaign + determinism",
-            Box::new(|| sim(TEST_SIM_SEEDS, None, true)),
+            "simulation: tests, campaigns, determinism",
+            Box::new(|| sim_action(None)),
         ),
         ("loom models", Box::new(loom)),
     ])
@@ -287,6 +312,78 @@ fn clippy_sim() -> Result<()> {
         ],
         &SIM_ENV,
     )
+}
+
+/// Seeds of each workload in the short campaign `cargo xtask test` runs.
+const TEST_CAMPAIGN_SEEDS: u32 = 6;
+/// Seeds of each workload the test's determinism check runs twice.
+const TEST_DETERMINISM_SEEDS: u32 = 2;
+
+fn sim_action(action: Option<SimAction>) -> Result<()> {
+    match action {
+        None => {
+            sim(TEST_SIM_SEEDS, None, true)?;
+            for workload in workload_names()? {
+                let seeds = TEST_CAMPAIGN_SEEDS.to_string();
+                sim_binary(&["campaign", "--workload", &workload, "--seeds", &seeds])?;
+                let seeds = TEST_DETERMINISM_SEEDS.to_string();
+                sim_binary(&["determinism", "--workload", &workload, "--seeds", &seeds])?;
+            }
+            Ok(())
+        }
+        Some(SimAction::Tests {
+            seeds,
+            seed,
+            check_determinism,
+        }) => sim(seeds, seed, check_determinism),
+        Some(SimAction::Run { args }) => sim_binary_with("run", &args),
+        Some(SimAction::Campaign { args }) => sim_binary_with("campaign", &args),
+        Some(SimAction::Determinism { args }) => sim_binary_with("determinism", &args),
+    }
+}
+
+/// The shipped workloads: the stems of `workloads/*.toml`, sorted.
+fn workload_names() -> Result<Vec<String>> {
+    let mut names = BTreeSet::new();
+    for entry in std::fs::read_dir("workloads").context("reading workloads/")? {
+        let path = entry?.path();
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "toml")
+            && let Some(stem) = path.file_stem()
+        {
+            names.insert(stem.to_string_lossy().into_owned());
+        }
+    }
+    Ok(names.into_iter().collect())
+}
+
+fn sim_binary_with(command: &str, args: &[String]) -> Result<()> {
+    let mut all = vec![command];
+    all.extend(args.iter().map(String::as_str));
+    sim_binary(&all)
+}
+
+/// Builds the `lockwell-sim` binary in simulation mode (release) and runs
+/// it with `args`.
+fn sim_binary(args: &[&str]) -> Result<()> {
+    cargo(
+        &[
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "lockwell-sim",
+            "--bin",
+            "lockwell-sim",
+            "--target-dir",
+            SIM_TARGET_DIR,
+        ],
+        &SIM_ENV,
+    )?;
+    let mut command = Command::new(Path::new(SIM_TARGET_DIR).join("release/lockwell-sim"));
+    command.args(args);
+    check_status(command, &format!("lockwell-sim {}", args.join(" ")))
 }
 
 fn sim(seeds: u32, seed: Option<u64>, check_determinism: bool) -> Result<()> {

@@ -221,6 +221,14 @@ fn latest_effect_ns(entry: &Entry, first_ack_by_key: &BTreeMap<&str, u64>) -> Op
     }
 }
 
+/// The earliest moment a write can have taken effect: its invocation, or
+/// the first send of its idempotency key.
+fn earliest_effect_ns(entry: &Entry, first_invoke_by_key: &BTreeMap<&str, u64>) -> u64 {
+    idempotency_key(&entry.request)
+        .and_then(|key| first_invoke_by_key.get(key).copied())
+        .unwrap_or(entry.invoke_ns)
+}
+
 fn effect(entry: &Entry) -> Option<Effect> {
     if matches!(entry.outcome, Outcome::Failed { .. }) {
         return None;
@@ -254,6 +262,13 @@ fn check_durability(
             *first = (*first).min(entry.complete_ns);
         }
     }
+    let mut first_invoke_by_key: BTreeMap<&str, u64> = BTreeMap::new();
+    for entry in entries {
+        if let Some(key) = idempotency_key(&entry.request) {
+            let first = first_invoke_by_key.entry(key).or_insert(entry.invoke_ns);
+            *first = (*first).min(entry.invoke_ns);
+        }
+    }
     let mut writes_by_key: BTreeMap<&str, Vec<(&Entry, Effect)>> = BTreeMap::new();
     for entry in entries {
         if let Some(effect) = effect(entry) {
@@ -268,12 +283,17 @@ fn check_durability(
         let writes = writes_by_key
             .get(key.as_str())
             .map_or(&[][..], Vec::as_slice);
-        // A write is superseded when an acknowledged write began after it
-        // had certainly taken effect.
-        let superseded = |latest: Option<u64>| {
-            latest.is_some_and(|latest_ns| {
+        // A write is superseded when an acknowledged write (of another
+        // idempotency key, or none) began after it had certainly taken
+        // effect; the sends of one key began with the first of them.
+        let superseded = |candidate: &Entry| {
+            latest_effect_ns(candidate, &first_ack_by_key).is_some_and(|latest_ns| {
+                let group = idempotency_key(&candidate.request);
                 writes.iter().any(|(other, _)| {
-                    matches!(other.outcome, Outcome::Ok { .. }) && other.invoke_ns > latest_ns
+                    let other_group = idempotency_key(&other.request);
+                    matches!(other.outcome, Outcome::Ok { .. })
+                        && (group.is_none() || other_group != group)
+                        && earliest_effect_ns(other, &first_invoke_by_key) > latest_ns
                 })
             })
         };
@@ -282,9 +302,15 @@ fn check_durability(
             (Effect::Etag(written), FinalState::Object { etag, .. }) => written == etag,
             _ => false,
         };
-        let explained = writes.iter().any(|(entry, effect)| {
-            explains(effect) && !superseded(latest_effect_ns(entry, &first_ack_by_key))
-        }) || (*state == FinalState::Absent && !superseded(Some(0)));
+        let explained = writes
+            .iter()
+            .any(|(entry, effect)| explains(effect) && !superseded(entry))
+            || (*state == FinalState::Absent
+            // The key's state before the run: gone once any write is
+            // acknowledged.
+            && !writes
+                .iter()
+                .any(|(entry, _)| matches!(entry.outcome, Outcome::Ok { .. })));
         if !explained {
             let acknowledged: Vec<u64> = writes
                 .iter()
@@ -442,3 +468,6 @@ fn check_counters(
     }
     violations
 }
+
+#[cfg(test)]
+mod tests;

@@ -45,9 +45,15 @@ pub fn run_seed(spec: &WorkloadSpec, profile: &FaultProfile, seed: u64) -> SeedR
         });
     }
     for failure in &outcome.server_failures {
+        // A disk the server cannot recover from loses what it acknowledged.
+        let rule = if failure.starts_with(world::RECOVERY_FAILED) {
+            "E4"
+        } else {
+            "liveness"
+        };
         violations.push(Violation {
-            rule: "E4",
-            message: format!("the server could not start from its disk: {failure}"),
+            rule,
+            message: format!("the server could not serve: {failure}"),
             entries: Vec::new(),
         });
     }

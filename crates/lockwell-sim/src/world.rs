@@ -65,6 +65,9 @@ pub const LIVENESS_BOUND_MS: u64 = 120_000;
 /// race (412, 409 C5) re-reads and tries again.
 pub const MAX_CAS_ROUNDS: u32 = 5;
 
+/// How a server failure to recover from its disk starts.
+pub const RECOVERY_FAILED: &str = "recovery failed";
+
 const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const SERVER_PORT: u16 = 9000;
 const ACCESS_KEY: &str = "AKSIMULATOR";
@@ -140,7 +143,7 @@ async fn serve(disk: Arc<SimDisk>, failures: Arc<Mutex<Vec<String>>>) {
             failures
                 .lock()
                 .expect("poisoned")
-                .push(format!("recovery failed: {error}"));
+                .push(format!("{RECOVERY_FAILED}: {error}"));
             return;
         }
     };
@@ -740,19 +743,6 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     let started = TimeHandle::current().now_instant();
     let profile = config.profile.clone();
     let spec = &config.spec;
-    buggify::configure(&BTreeMap::from([(
-        buggify::LOST_RESPONSE_AFTER_COMMIT,
-        profile.lost_response_after_commit_probability,
-    )]));
-
-    let max_latency_ms = draw(profile.network_latency_ms);
-    let min_latency_ms = profile.network_latency_ms.min;
-    NetSim::current().update_config(|net| {
-        net.send_latency =
-            Duration::from_millis(min_latency_ms)..Duration::from_millis(max_latency_ms + 1);
-        net.packet_loss_rate = profile.packet_loss_rate;
-    });
-
     let fsync = profile.fsync_delay_us;
     let disk = Arc::new(SimDisk::new(
         SimDiskConfig {
@@ -782,6 +772,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
         .ip(client_ip(checker_process))
         .build();
     let setup_profile = profile.clone();
+    buggify::configure(&BTreeMap::new());
     let bucket_ready = checker_node
         .spawn(async move {
             tokio::time::sleep(Duration::from_millis(SERVER_BOOT_MS)).await;
@@ -790,11 +781,24 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
         .await
         .expect("the setup task runs to its end");
     if let Err(error) = bucket_ready {
-        server_failures
-            .lock()
-            .expect("poisoned")
-            .push(format!("creating the bucket failed: {error}"));
+        server_failures.lock().expect("poisoned").push(format!(
+            "creating the bucket on a healthy network failed: {error}"
+        ));
     }
+
+    // Faults start once the bucket exists: the setup is not under test.
+    buggify::configure(&BTreeMap::from([(
+        buggify::LOST_RESPONSE_AFTER_COMMIT,
+        profile.lost_response_after_commit_probability,
+    )]));
+
+    let max_latency_ms = draw(profile.network_latency_ms);
+    let min_latency_ms = profile.network_latency_ms.min;
+    NetSim::current().update_config(|net| {
+        net.send_latency =
+            Duration::from_millis(min_latency_ms)..Duration::from_millis(max_latency_ms + 1);
+        net.packet_loss_rate = profile.packet_loss_rate;
+    });
 
     let mut client_nodes = Vec::new();
     let mut client_tasks = Vec::new();
