@@ -17,8 +17,11 @@ use tokio::sync::Barrier;
 
 /// Racers per round: the issue's 64-way race.
 const RACERS: usize = 64;
-/// Rounds, each on a fresh key.
+/// Rounds on the memory backend, each on a fresh key.
 const ROUNDS: usize = 100;
+/// Rounds on the file backend, where every answer waits for the
+/// group-committed log.
+const FILE_BACKEND_ROUNDS: usize = 20;
 
 /// One racer: connects and signs, waits for the others, sends its create
 /// and returns the status it got.
@@ -34,9 +37,8 @@ async fn race_once(client: Arc<Client>, key: String, racer: usize, start: Arc<Ba
     support::read_response(&mut stream, false).await.status
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn c1_racing_creators_of_one_key_have_exactly_one_winner_every_round() {
-    let server = TestServer::start().await;
+/// Runs `rounds` rounds of the race against `server`, asserting C1 in each.
+async fn race(server: &TestServer, rounds: usize, backend: &str) {
     let alice = Arc::new(server.client(ALICE));
     assert_eq!(alice.send(TestRequest::put("/race", "")).await.status, 200);
     #[allow(
@@ -45,7 +47,7 @@ async fn c1_racing_creators_of_one_key_have_exactly_one_winner_every_round() {
     )]
     let started = std::time::Instant::now();
     let mut rounds_with_one_winner = 0;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let key = format!("/race/round-{round}");
         let start = Arc::new(Barrier::new(RACERS));
         let racers: Vec<_> = (0..RACERS)
@@ -65,23 +67,41 @@ async fn c1_racing_creators_of_one_key_have_exactly_one_winner_every_round() {
         assert_eq!(
             winners.len(),
             1,
-            "round {round}: winners {winners:?}, statuses {statuses:?}"
+            "{backend} round {round}: winners {winners:?}, statuses {statuses:?}"
         );
-        assert_eq!(losers, RACERS - 1, "round {round}: statuses {statuses:?}");
+        assert_eq!(
+            losers,
+            RACERS - 1,
+            "{backend} round {round}: statuses {statuses:?}"
+        );
         let stored = alice.send(TestRequest::get(&key)).await;
         assert_eq!(
             stored.body,
             format!("racer {}", winners[0]).into_bytes(),
-            "round {round}: the stored object is the winner's"
+            "{backend} round {round}: the stored object is the winner's"
         );
         rounds_with_one_winner += 1;
     }
-    let elapsed = started.elapsed();
     println!(
-        "C1 race: {rounds_with_one_winner}/{ROUNDS} rounds of {RACERS} racers had exactly one winner \
-         ({} requests in {:.2} s)",
-        ROUNDS * RACERS,
-        elapsed.as_secs_f64()
+        "C1 race ({backend} backend): {rounds_with_one_winner}/{rounds} rounds of {RACERS} racers \
+         had exactly one winner ({} requests in {:.2} s)",
+        rounds * RACERS,
+        started.elapsed().as_secs_f64()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn c1_racing_creators_of_one_key_have_exactly_one_winner_every_round() {
+    let server = TestServer::start().await;
+    race(&server, ROUNDS, "memory").await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn c1_racing_creators_have_one_winner_on_the_file_backend_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server =
+        TestServer::start_on(support::file_engine(dir.path()), support::test_config()).await;
+    race(&server, FILE_BACKEND_ROUNDS, "file").await;
     server.stop().await;
 }

@@ -21,7 +21,7 @@ use lockwell_proto::sigv4::{
 };
 use lockwell_server::engine::{Engine, EngineConfig};
 use lockwell_server::http::{AccessKey, HttpConfig, Limits};
-use lockwell_server::storage::MemoryStorage;
+use lockwell_server::storage::{FileStorage, FileStorageConfig, MemoryStorage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -70,11 +70,15 @@ impl TestServer {
     }
 
     pub async fn start_with(config: HttpConfig) -> Self {
+        Self::start_on(memory_engine(), config).await
+    }
+
+    /// A server over `engine` (a file-backed one, say).
+    pub async fn start_on(engine: Arc<Engine>, config: HttpConfig) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let engine = memory_engine();
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(lockwell_server::http::serve(
             listener,
@@ -122,6 +126,12 @@ pub fn memory_engine() -> Arc<Engine> {
         ..EngineConfig::default()
     };
     Arc::new(Engine::open(Arc::new(MemoryStorage::new()), config).expect("a memory engine opens"))
+}
+
+/// An engine over the durable file backend in `dir` (group commit on).
+pub fn file_engine(dir: &std::path::Path) -> Arc<Engine> {
+    let storage = FileStorage::open(dir, FileStorageConfig::default()).expect("file storage opens");
+    Arc::new(Engine::open(Arc::new(storage), EngineConfig::default()).expect("a file engine opens"))
 }
 
 /// What the signature says about the payload.
