@@ -1108,3 +1108,35 @@ async fn expect_100_continue_is_honoured_and_a_refusal_comes_before_the_body() {
     assert_eq!(alice.send(TestRequest::get("/bkt/k")).await.body, body);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn i1_i3_a_connection_lost_mid_body_gives_its_claim_back() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let alice = server.client(ALICE);
+    create_bucket(&alice, "bkt").await;
+    let body = vec![b'x'; 64 * 1024];
+    let request =
+        TestRequest::put("/bkt/k", body.clone()).header("idempotency-key", "lost-mid-body");
+    for _ in 0..3 {
+        let (headers, _) = alice.sign(&request);
+        let mut stream = tokio::net::TcpStream::connect(alice.addr).await.unwrap();
+        stream
+            .write_all(&alice.head(&request, &headers, body.len() as u64))
+            .await
+            .unwrap();
+        stream.write_all(&body[..1000]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // Gone without a word: the request's body can never complete.
+        drop(stream);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let retry = alice.send(request).await;
+    assert_eq!(
+        retry.status,
+        200,
+        "the abandoned attempts released their claim: {}",
+        retry.text()
+    );
+    server.stop().await;
+}

@@ -276,8 +276,20 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let app = self.app.clone();
         let is_write = !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+        let resource = request.uri().path().to_string();
+        // The request runs as a task of its own, detached from the
+        // connection: hyper drops this future when the connection fails,
+        // and a request cancelled half way could leave an idempotency
+        // claim held or a commit unanswered. Detached, a lost connection
+        // only makes its body read fail, and every request ends through
+        // its handler.
+        let handling = tokio::spawn(app.handle(request));
         Box::pin(async move {
-            let response = app.handle(request).await;
+            let response = handling.await.unwrap_or_else(|error| {
+                tracing::error!(%error, %resource, "a request task ended without an answer");
+                Failure::internal("We encountered an internal error. Please try again.")
+                    .into_response(&resource, "")
+            });
             // BUGGIFY (simulator only): the write is durable, its answer is
             // lost. hyper drops this future when the client hangs up.
             if is_write

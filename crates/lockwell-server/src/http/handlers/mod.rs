@@ -247,9 +247,9 @@ pub(super) async fn receive(
 }
 
 /// How a write goes on after step 1 of the write path.
-pub(super) enum WriteStart {
-    /// Commit in this mode.
-    Proceed(WriteMode),
+pub(super) enum WriteStart<'a> {
+    /// Commit in this mode, once the body checked out.
+    Proceed(PendingWrite<'a>),
     /// The same request completed before (I1, I7): answer with its outcome,
     /// write nothing.
     Replay(Result<Committed, Rejected>),
@@ -260,15 +260,18 @@ pub(super) enum WriteStart {
 /// (I5), the payload proven before the body arrives (I5: the signed
 /// SHA-256 or a checksum header; `proof` is `None` without either) and not
 /// aws-chunked (I6), and then the claim decides.
-pub(super) async fn start_write(
-    app: &App,
+pub(super) async fn start_write<'a>(
+    app: &'a App,
     request: &S3Request<'_>,
     path: &ObjectPath,
     conditions: WriteConditions,
     proof: Result<Option<Digest>, ProtoError>,
-) -> Result<WriteStart, Failure> {
+) -> Result<WriteStart<'a>, Failure> {
     let Some(idempotency_key) = headers::idempotency_key(request.headers())? else {
-        return Ok(WriteStart::Proceed(WriteMode::Plain(conditions)));
+        return Ok(WriteStart::Proceed(PendingWrite::new(
+            app,
+            WriteMode::Plain(conditions),
+        )));
     };
     if !request.verified.is_header_signed("idempotency-key") {
         return Err(invalid_request(
@@ -296,7 +299,10 @@ pub(super) async fn start_write(
         .claim_idempotency(scope, fingerprint, crate::clock::now_ms())
         .await?
     {
-        ClaimOutcome::Claimed(ticket) => Ok(WriteStart::Proceed(WriteMode::Idempotent(ticket))),
+        ClaimOutcome::Claimed(ticket) => Ok(WriteStart::Proceed(PendingWrite::new(
+            app,
+            WriteMode::Idempotent(ticket),
+        ))),
         ClaimOutcome::Replay(outcome) => Ok(WriteStart::Replay(outcome)),
         ClaimOutcome::InFlight => Err(ProtoError::new(
             S3ErrorCode::IdempotencyKeyInFlight,
@@ -336,10 +342,37 @@ pub(crate) fn bucket_scoped_key(bucket: &BucketName, key: &IdempotencyKey) -> Id
     IdempotencyKey::parse(&hex).expect("64 hex digits are a valid idempotency key")
 }
 
-/// Gives a claim back when the write stops before its commit.
-pub(super) fn abandon_write(app: &App, mode: WriteMode) {
-    if let WriteMode::Idempotent(ticket) = mode {
-        app.engine().release_idempotency(ticket);
+/// A write between its idempotency claim (step 1) and its commit (step
+/// 4): whatever ends it early (a refused body, an error, a `?`) gives the
+/// claim back by dropping it, so a retry can claim afresh instead of
+/// meeting 409 IdempotencyKeyInFlight until the lease runs out.
+pub(super) struct PendingWrite<'a> {
+    app: &'a App,
+    /// `Some` until [`PendingWrite::commit_mode`] hands it to the engine.
+    mode: Option<WriteMode>,
+}
+
+impl<'a> PendingWrite<'a> {
+    fn new(app: &'a App, mode: WriteMode) -> Self {
+        Self {
+            app,
+            mode: Some(mode),
+        }
+    }
+
+    /// The mode to commit with; the engine owns the claim from here on.
+    pub(super) fn commit_mode(mut self) -> WriteMode {
+        self.mode
+            .take()
+            .expect("the mode is taken only here, and this consumes the write")
+    }
+}
+
+impl Drop for PendingWrite<'_> {
+    fn drop(&mut self) {
+        if let Some(WriteMode::Idempotent(ticket)) = self.mode.take() {
+            self.app.engine().release_idempotency(ticket);
+        }
     }
 }
 

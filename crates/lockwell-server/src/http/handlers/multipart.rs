@@ -26,8 +26,8 @@ use lockwell_proto::{ProtoError, S3ErrorCode};
 use super::list::collect_page;
 use super::object::copy_source_object;
 use super::{
-    WriteStart, abandon_write, into_content, invalid_request, object_metadata, owner,
-    read_xml_body, receive, set_checksum_headers, start_write,
+    WriteStart, into_content, invalid_request, object_metadata, owner, read_xml_body, receive,
+    set_checksum_headers, start_write,
 };
 use crate::engine::{CompletedPart, NewPart, NewUpload, UploadDetails, UploadSummary};
 use crate::http::body::{BodyExpectation, LengthRule};
@@ -396,25 +396,18 @@ pub(super) async fn complete_upload(
         })
         .collect();
     let proof = Ok(Some(completion_digest(&upload_id, &parts)));
-    let mode = match start_write(app, request, &path, conditions, proof).await? {
-        WriteStart::Proceed(mode) => mode,
+    let pending = match start_write(app, request, &path, conditions, proof).await? {
+        WriteStart::Proceed(pending) => pending,
         WriteStart::Replay(outcome) => {
             return outcome
                 .map(|committed| completion_response(request, &path, &committed, None))
                 .map_err(Failure::from);
         }
     };
-    let details = match app
+    let details = app
         .engine()
         .list_parts(&request.principal, &path, &upload_id)
-        .await
-    {
-        Ok(details) => details,
-        Err(error) => {
-            abandon_write(app, mode);
-            return Err(error.into());
-        }
-    };
+        .await?;
     let checksum = expected_multipart_checksum(&details, &parts);
     // K2 for the whole object: a supplied full-object checksum must be the
     // one the parts combine to, before anything is committed.
@@ -424,7 +417,6 @@ pub(super) async fn complete_upload(
             Some(MultipartChecksum::FullObject(computed)) if computed == expected
         );
         if !matches {
-            abandon_write(app, mode);
             return Err(ProtoError::new(
                 S3ErrorCode::BadDigest,
                 format!(
@@ -442,7 +434,7 @@ pub(super) async fn complete_upload(
             &path,
             &upload_id,
             &parts,
-            mode,
+            pending.commit_mode(),
             crate::clock::now_ms(),
         )
         .await??;

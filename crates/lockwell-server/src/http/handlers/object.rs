@@ -23,7 +23,7 @@ use lockwell_proto::xml::{
 use lockwell_proto::{ProtoError, S3ErrorCode};
 
 use super::{
-    WriteStart, abandon_write, check_version_id, content_bytes, installed_checksums, into_content,
+    WriteStart, check_version_id, content_bytes, installed_checksums, into_content,
     invalid_argument, invalid_request, object_metadata, read_xml_body, receive,
     set_checksum_headers, start_write,
 };
@@ -53,17 +53,11 @@ pub(super) async fn put_object(
         LengthRule::Required,
     )?;
     let proof = expectation.idempotency_proof();
-    let mode = match start_write(app, request, &path, conditions, proof).await? {
-        WriteStart::Proceed(mode) => mode,
+    let pending = match start_write(app, request, &path, conditions, proof).await? {
+        WriteStart::Proceed(pending) => pending,
         WriteStart::Replay(outcome) => return replayed_write(outcome),
     };
-    let body = match receive(app, request, expectation).await {
-        Ok(body) => body,
-        Err(failure) => {
-            abandon_write(app, mode);
-            return Err(failure);
-        }
-    };
+    let body = receive(app, request, expectation).await?;
     let (content, md5, checksums) = into_content(body);
     let object = NewObject {
         content,
@@ -77,7 +71,7 @@ pub(super) async fn put_object(
             &request.principal,
             &path,
             object,
-            mode,
+            pending.commit_mode(),
             crate::clock::now_ms(),
         )
         .await??;
