@@ -30,8 +30,11 @@ pub fn run_seed(spec: &WorkloadSpec, profile: &FaultProfile, seed: u64) -> SeedR
         profile: profile.clone(),
         seed,
     };
-    let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
-    let outcome = runtime.block_on(async move { world::run(&config).await });
+    let outcome = on_fresh_thread(move || {
+        let runtime =
+            madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+        runtime.block_on(async move { world::run(&config).await })
+    });
     let mut violations = checks::check(&outcome.history, spec, outcome.checker_process);
     if !outcome.unfinished_clients.is_empty() {
         violations.push(Violation {
@@ -60,5 +63,21 @@ pub fn run_seed(spec: &WorkloadSpec, profile: &FaultProfile, seed: u64) -> SeedR
     SeedResult {
         outcome,
         violations,
+    }
+}
+
+/// Runs `run` on a thread of its own and waits for it.
+///
+/// madsim seeds std's `HashMap` keys from the run's seed only on a thread
+/// that has not made a `HashMap` yet; on a used thread the keys are the
+/// OS's, iteration orders inside madsim's network differ between
+/// processes, and a seed no longer replays (seen with partitions). A fresh
+/// thread per seed, as madsim's own test harness does, keeps every run
+/// reproducible, also the hundredth of a campaign.
+#[allow(clippy::disallowed_methods)] // Outside the simulation, one thread per run.
+fn on_fresh_thread<T: Send + 'static>(run: impl FnOnce() -> T + Send + 'static) -> T {
+    match std::thread::spawn(run).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }

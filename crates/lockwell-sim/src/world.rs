@@ -659,7 +659,10 @@ impl Faults {
     /// window closed first.
     async fn wait_next(rate_per_s: f64, stop: &mut watch::Receiver<bool>) -> bool {
         let delay = Duration::from_millis(next_event_ms(rate_per_s));
+        // `biased`: tokio's select! otherwise polls its branches in an
+        // order drawn from a per-process seed, which breaks replay.
         let window_open = tokio::select! {
+            biased;
             () = tokio::time::sleep(delay) => true,
             _ = stop.wait_for(|stopped| *stopped) => false,
         };
