@@ -277,6 +277,12 @@ impl SimClient {
                     Ok(()) => Outcome::Ok {
                         result: OpResult::Deleted,
                     },
+                    // The client retries DELETE (R4): a conditional delete
+                    // whose first attempt deleted and lost its answer gets
+                    // 404 or 412 on the retry. Not a definite failure.
+                    Err(error) if options.if_match.is_some() => Outcome::Indeterminate {
+                        reason: format!("a retried conditional delete ended with: {error}"),
+                    },
                     Err(error) => failure(&error),
                 }
             }
