@@ -14,46 +14,8 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$("$repo_root/scripts/install-interop-deps.sh" | tail -n 1)"
-python="$venv/bin/python"
-moto_pid=""
-moto_log="$(mktemp -t moto-server.XXXXXX)"
-
-stop_moto() {
-    if [[ -n "$moto_pid" ]]; then
-        kill "$moto_pid" 2>/dev/null || true
-        wait "$moto_pid" 2>/dev/null || true
-        moto_pid=""
-    fi
-}
-trap 'stop_moto; rm -f "$moto_log"' EXIT
-
-# start_moto [ENV=VALUE...]: starts moto_server with the given environment and
-# exports LOCKWELL_ENDPOINT once it answers.
-start_moto() {
-    local port
-    port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    env "$@" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
-    moto_pid=$!
-    export LOCKWELL_ENDPOINT="http://127.0.0.1:$port"
-    if ! "$python" - "$LOCKWELL_ENDPOINT" <<'EOF'; then
-import sys, time, urllib.error, urllib.request
-
-deadline = time.monotonic() + 30
-while time.monotonic() < deadline:
-    try:
-        urllib.request.urlopen(sys.argv[1], timeout=1).read()
-        sys.exit(0)
-    except urllib.error.HTTPError:
-        sys.exit(0)  # answering, if only with an auth error
-    except OSError:
-        time.sleep(0.2)
-sys.exit(1)
-EOF
-        echo "moto_server did not answer on $LOCKWELL_ENDPOINT within 30 s:" >&2
-        cat "$moto_log" >&2
-        exit 1
-    fi
-}
+# shellcheck source=../scripts/moto-server.sh
+source "$repo_root/scripts/moto-server.sh"
 
 export LOCKWELL_REGION=us-east-1
 export PYTHONDONTWRITEBYTECODE=1
@@ -61,7 +23,7 @@ cd "$repo_root/interop"
 status=0
 
 echo "== pass 1: the whole suite against moto (no authentication)"
-start_moto
+start_moto LOCKWELL_ENDPOINT
 LOCKWELL_PEER=moto LOCKWELL_ACCESS_KEY=moto-access-key LOCKWELL_SECRET_KEY=moto-secret-key \
     "$python" -m pytest "$@" || status=$?
 stop_moto
@@ -70,7 +32,7 @@ echo "== pass 2: signing tests against moto with IAM authentication"
 # moto answers the first four requests without authentication: start_moto's
 # readiness probe, then just enough to create a user with an allow-all policy
 # and an access key for it.
-start_moto INITIAL_NO_AUTH_ACTION_COUNT=4
+start_moto LOCKWELL_ENDPOINT INITIAL_NO_AUTH_ACTION_COUNT=4
 read -r access_key secret_key < <("$python" - "$LOCKWELL_ENDPOINT" <<'EOF'
 import json, sys
 
