@@ -6,12 +6,22 @@
 //! rest of its output tells a human how to point boto3 and the AWS CLI at
 //! it. Logs go to stderr, filtered by `RUST_LOG` (default `info`).
 //!
-//! Exit codes: 0 after a clean shutdown (Ctrl-C or SIGTERM), 1 on any
-//! error (the message says which), 2 for bad arguments (clap's).
+//! `lockwell mb/put/get/head/cp/rm` are thin commands over
+//! lockwell-client for trying conditional writes and idempotency keys by
+//! hand (`object_commands`).
+//!
+//! Exit codes: 0 on success (for `serve`, after a clean shutdown on Ctrl-C
+//! or SIGTERM), 1 on any error (the message says which), 2 for bad
+//! arguments (clap's); the object commands add 3 for a failed precondition
+//! (412) and 4 for a missing key (404).
 
+mod object_commands;
 mod serve;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use object_commands::{EXIT_CODES_HELP, ObjectCommand};
 
 /// A workbench for conditional writes and idempotent retries in S3-style
 /// object stores.
@@ -39,13 +49,48 @@ enum Command {
     /// them): per-run medians, Mann-Whitney U, A/A noise thresholds. Exits
     /// 1 when a gated metric got slower.
     Compare(lockwell_bench::cli::CompareArgs),
+    /// Create a bucket (over S3: the native API has no bucket operations).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Mb(object_commands::MbArgs),
+    /// Put an object from a file or stdin; prints the new ETag.
+    ///
+    /// --if-none-match makes it create-only, --if-match ETAG
+    /// overwrite-only, --idempotency-key applies it at most once (a retry
+    /// with the same key returns the first answer).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Put(object_commands::PutArgs),
+    /// Get an object's bytes (to stdout, or to -o FILE and print the ETag).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Get(object_commands::GetArgs),
+    /// Print an object's ETag, length and metadata as `name<TAB>value`
+    /// lines, sorted by name.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Head(object_commands::HeadArgs),
+    /// Copy an object, with conditions on the source (--source-if-*) and
+    /// the destination (--if-none-match, --if-match); prints the new ETag.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Cp(object_commands::CpArgs),
+    /// Delete an object, optionally only if its ETag is --if-match's.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Rm(object_commands::RmArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Bench(args) => lockwell_bench::cli::run_bench(&args).map(|_| ()),
-        Command::Compare(args) => lockwell_bench::cli::run_compare(&args).map(|_| ()),
-    }
+    let object_command = match cli.command {
+        Command::Serve(args) => return serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => {
+            return lockwell_bench::cli::run_bench(&args).map(|_| ExitCode::SUCCESS);
+        }
+        Command::Compare(args) => {
+            return lockwell_bench::cli::run_compare(&args).map(|_| ExitCode::SUCCESS);
+        }
+        Command::Mb(args) => ObjectCommand::Mb(args),
+        Command::Put(args) => ObjectCommand::Put(args),
+        Command::Get(args) => ObjectCommand::Get(args),
+        Command::Head(args) => ObjectCommand::Head(args),
+        Command::Cp(args) => ObjectCommand::Cp(args),
+        Command::Rm(args) => ObjectCommand::Rm(args),
+    };
+    Ok(object_commands::run(&object_command))
 }

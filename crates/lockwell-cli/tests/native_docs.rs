@@ -1,17 +1,23 @@
-//! Runs the curl examples of `docs/native-api.md` against a live server:
-//! every `sh` block, in order, each `curl` command checked against the
-//! status on the `# expect: NNN` line above it. The documentation cannot
-//! drift from the server without this failing.
+//! Runs the curl examples of `docs/native-api.md` against the real
+//! `lockwell serve` binary: every `sh` block, in order, each `curl`
+//! command checked against the status on the `# expect: NNN` line above
+//! it. The documentation cannot drift from the server without this
+//! failing. Needs `sh` and `curl`.
 
 mod support;
 
-use lockwell_proto::native::{self, MintTokenResponse, parse_json};
-use support::{ALICE, TestRequest, TestServer, send_raw};
+use std::process::Command;
+
+use lockwell_proto::native::{MintTokenResponse, TOKENS_PATH, parse_json};
+use support::{ACCESS_KEY, SECRET_KEY, Server};
 
 const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/native-api.md");
 
 /// Buckets the examples assume exist.
 const EXAMPLE_BUCKETS: [&str; 4] = ["reports", "billing", "live", "snapshots"];
+
+/// Fewer examples than this means the parser or the doc lost some.
+const MIN_EXAMPLES: usize = 10;
 
 /// One curl command of the documentation and the status it must answer.
 #[derive(Debug, PartialEq, Eq)]
@@ -73,59 +79,53 @@ fn examples_are_read_with_their_expected_status() {
     );
 }
 
-async fn mint_token(server: &TestServer) -> String {
-    let (id, secret) = ALICE;
-    let body = format!(r#"{{"accessKeyId":"{id}","secretAccessKey":"{secret}"}}"#);
-    let request = format!(
-        "POST {} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        native::TOKENS_PATH,
-        server.addr,
-        body.len()
-    );
-    let response = send_raw(server.addr, request.as_bytes(), false, false).await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    let minted: MintTokenResponse = parse_json(&response.body).expect("a token");
-    minted.token
+/// Runs `script` with `sh -c` and the documentation's variables set.
+fn shell(script: &str, env: &[(&str, &str)]) -> support::Run {
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(script);
+    support::run(command, env, &[])
 }
 
-#[tokio::test]
-async fn every_curl_example_in_the_native_api_doc_answers_as_documented() {
+/// A token for `$TOKEN`, minted with curl as a reader of the doc would.
+fn mint_token(endpoint: &str) -> String {
+    let body = format!(r#"{{"accessKeyId":"{ACCESS_KEY}","secretAccessKey":"{SECRET_KEY}"}}"#);
+    let minted = shell(
+        &format!("curl -sS -f -X POST '{endpoint}{TOKENS_PATH}' -d '{body}'"),
+        &[],
+    );
+    assert_eq!(minted.code(), 0, "{minted}");
+    let response: MintTokenResponse = parse_json(&minted.0.stdout).expect("a token");
+    response.token
+}
+
+#[test]
+fn every_curl_example_in_the_native_api_doc_answers_as_documented_by_lockwell_serve() {
     let markdown = std::fs::read_to_string(DOC_PATH).expect("docs/native-api.md");
     let examples = examples(&markdown);
-    assert!(examples.len() >= 10, "the doc lost its examples");
-    let server = TestServer::start().await;
-    let alice = server.client(ALICE);
+    assert!(examples.len() >= MIN_EXAMPLES, "the doc lost its examples");
+    let server = Server::start();
     for bucket in EXAMPLE_BUCKETS {
-        let created = alice
-            .send(TestRequest::put(&format!("/{bucket}"), Vec::new()))
-            .await;
-        assert_eq!(created.status, 200, "{}", created.text());
+        let made = server.run(&["mb", bucket]);
+        assert_eq!(made.code(), 0, "{made}");
     }
-    let token = mint_token(&server).await;
-    let (access_key, secret_key) = ALICE;
+    let token = mint_token(&server.endpoint);
+    let env = [
+        ("ENDPOINT", server.endpoint.as_str()),
+        ("ACCESS_KEY", ACCESS_KEY),
+        ("SECRET_KEY", SECRET_KEY),
+        ("TOKEN", token.as_str()),
+    ];
     for example in &examples {
         assert!(example.command.starts_with("curl "), "{example:?}");
-        let output = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "{} -o /dev/null -w '%{{http_code}}'",
-                example.command
-            ))
-            .env("ENDPOINT", format!("http://{}", server.addr))
-            .env("ACCESS_KEY", access_key)
-            .env("SECRET_KEY", secret_key)
-            .env("TOKEN", &token)
-            .output()
-            .await
-            .expect("sh and curl run");
-        let status = String::from_utf8_lossy(&output.stdout);
+        let run = shell(
+            &format!("{} -o /dev/null -w '%{{http_code}}'", example.command),
+            &env,
+        );
         assert_eq!(
-            status.trim(),
+            run.stdout().trim(),
             example.expected_status.to_string(),
-            "{}\nstderr: {}",
+            "{}\n{run}",
             example.command,
-            String::from_utf8_lossy(&output.stderr)
         );
     }
-    server.stop().await;
 }
