@@ -9,6 +9,13 @@
 //! request can have reached the server ([`crate::error::RequestSent`]).
 //! The read half is the same code; both would move to a shared runtime
 //! crate if a third user appeared.
+//!
+//! A flush with nothing written since the last one is not passed on: hyper
+//! flushes every time its connection task is polled, and madsim's
+//! `TcpStream` turns every flush, empty or not, into a network message
+//! that wakes the peer, whose connection task then flushes back. Idle
+//! kept-alive connections played ping-pong with empty messages and cost
+//! the simulator most of its time; on a real socket a flush is a no-op.
 
 use std::io;
 use std::pin::Pin;
@@ -42,6 +49,8 @@ pub(crate) struct CountingIo<S> {
     stream: S,
     scratch: Box<[u8]>,
     written: WrittenBytes,
+    /// Bytes were written since the last completed flush.
+    unflushed: bool,
 }
 
 impl<S> CountingIo<S> {
@@ -50,6 +59,7 @@ impl<S> CountingIo<S> {
             stream,
             scratch: vec![0; READ_SCRATCH_LEN_BYTES].into_boxed_slice(),
             written,
+            unflushed: false,
         }
     }
 }
@@ -83,6 +93,7 @@ impl<S: AsyncWrite + Unpin> hyper::rt::Write for CountingIo<S> {
         let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
         if let Poll::Ready(Ok(len_bytes)) = polled {
             this.written.add(len_bytes);
+            this.unflushed |= len_bytes > 0;
         }
         polled
     }
@@ -96,6 +107,7 @@ impl<S: AsyncWrite + Unpin> hyper::rt::Write for CountingIo<S> {
         let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(len_bytes)) = polled {
             this.written.add(len_bytes);
+            this.unflushed |= len_bytes > 0;
         }
         polled
     }
@@ -105,7 +117,15 @@ impl<S: AsyncWrite + Unpin> hyper::rt::Write for CountingIo<S> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        if !this.unflushed {
+            return Poll::Ready(Ok(()));
+        }
+        let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = polled {
+            this.unflushed = false;
+        }
+        polled
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -7,6 +7,13 @@
 //! small initialised scratch buffer and are copied into hyper's cursor with
 //! [`hyper::rt::ReadBufCursor::put_slice`]. One extra memcpy per read is far
 //! below what a socket read costs.
+//!
+//! A flush with nothing written since the last one is not passed on: hyper
+//! flushes every time its connection task is polled, and madsim's
+//! `TcpStream` turns every flush, empty or not, into a network message
+//! that wakes the peer, whose connection task then flushes back. Idle
+//! kept-alive connections played ping-pong with empty messages and cost
+//! the simulator most of its time; on a real socket a flush is a no-op.
 
 use std::future::Future;
 use std::io;
@@ -32,6 +39,8 @@ pub struct TokioIo<S> {
     stream: S,
     scratch: Box<[u8]>,
     write_stall: Option<WriteStall>,
+    /// Bytes were written since the last completed flush.
+    unflushed: bool,
 }
 
 #[derive(Debug)]
@@ -48,6 +57,7 @@ impl<S> TokioIo<S> {
             stream,
             scratch: vec![0; READ_SCRATCH_LEN_BYTES].into_boxed_slice(),
             write_stall: None,
+            unflushed: false,
         }
     }
 
@@ -83,6 +93,12 @@ impl<S> TokioIo<S> {
     fn made_progress(&mut self) {
         if let Some(stall) = &mut self.write_stall {
             stall.deadline = None;
+        }
+    }
+
+    fn note_written(&mut self, polled: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(len_bytes)) = polled {
+            self.unflushed |= *len_bytes > 0;
         }
     }
 
@@ -132,6 +148,7 @@ impl<S: AsyncWrite + Unpin> hyper::rt::Write for TokioIo<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.note_written(&polled);
         this.after_write(cx, polled)
     }
 
@@ -142,6 +159,7 @@ impl<S: AsyncWrite + Unpin> hyper::rt::Write for TokioIo<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.note_written(&polled);
         this.after_write(cx, polled)
     }
 
@@ -151,7 +169,13 @@ impl<S: AsyncWrite + Unpin> hyper::rt::Write for TokioIo<S> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if !this.unflushed {
+            return Poll::Ready(Ok(()));
+        }
         let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = polled {
+            this.unflushed = false;
+        }
         this.after_write(cx, polled)
     }
 
