@@ -452,3 +452,144 @@ async fn r2_i1_lost_answers_retry_keyed_buffered_puts_only() {
     assert_eq!(puts(), 4, "one more attempt for the buffered put");
     server.stop().await;
 }
+
+/// A native copy of `bkt/src` to `bkt/dst` with these source conditions.
+fn copy_with_source(source: CopySource) -> CopyObjectRequest {
+    CopyObjectRequest {
+        source,
+        destination: CopyDestination {
+            bucket: "bkt".into(),
+            key: "dst".into(),
+            require_absent: false,
+            require_match_etag: None,
+        },
+    }
+}
+
+#[tokio::test]
+async fn c1a_if_none_match_with_etags_writes_unless_the_current_etag_is_listed() {
+    let (server, proxy) = setup().await;
+    let client = native_client(native_config(&proxy.endpoint()), None);
+    let current = client
+        .put_object("bkt", "k", b"v1".as_slice(), &PutOptions::default())
+        .await
+        .unwrap();
+    let unless = |etag: &lockwell_client::ETag| PutOptions {
+        if_none_match: Some(etag.to_string()),
+        ..PutOptions::default()
+    };
+    let listed = client
+        .put_object("bkt", "k", b"v2".as_slice(), &unless(&current.etag))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&listed, Error::PreconditionFailed { condition: Some(c), .. } if c == "ifNoneMatch"),
+        "C1a: the current ETag is listed: {listed:?}"
+    );
+    assert_eq!(
+        client.get_object("bkt", "k").await.unwrap().body.as_ref(),
+        b"v1",
+        "C4: nothing changed"
+    );
+    let other = lockwell_client::ETag::of_content(b"other");
+    let written = client
+        .put_object("bkt", "k", b"v2".as_slice(), &unless(&other))
+        .await
+        .expect("C1a: the current ETag is not listed");
+    assert_eq!(written.etag, lockwell_client::ETag::of_content(b"v2"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn c8_native_copy_source_time_conditions_follow_s3_precedence() {
+    let (server, proxy) = setup().await;
+    let client = native_client(native_config(&proxy.endpoint()), None);
+    let source = client
+        .put_object("bkt", "src", b"state".as_slice(), &PutOptions::default())
+        .await
+        .unwrap();
+    let etag = Some(source.etag.to_string());
+    let stale = Some(lockwell_client::ETag::of_content(b"stale").to_string());
+    let conditions = |if_match: Option<String>,
+                      if_none_match: Option<String>,
+                      if_modified_since_ms: Option<u64>,
+                      if_unmodified_since_ms: Option<u64>| CopySource {
+        bucket: "bkt".into(),
+        key: "src".into(),
+        if_match,
+        if_none_match,
+        if_modified_since_ms,
+        if_unmodified_since_ms,
+    };
+    // The epoch is before the source's last modification; its own
+    // last-modified time is not after itself.
+    let (before_ms, at_ms) = (Some(0), Some(source.last_modified_ms));
+    // (case, source conditions, Ok or the condition a 412 names).
+    let cases: [(&str, CopySource, Result<(), &str>); 7] = [
+        (
+            "If-Unmodified-Since fails",
+            conditions(None, None, None, before_ms),
+            Err("sourceIfUnmodifiedSince"),
+        ),
+        (
+            "If-Unmodified-Since holds",
+            conditions(None, None, None, at_ms),
+            Ok(()),
+        ),
+        (
+            "If-Modified-Since fails: 412, never 304",
+            conditions(None, None, at_ms, None),
+            Err("sourceIfModifiedSince"),
+        ),
+        (
+            "If-Modified-Since holds",
+            conditions(None, None, before_ms, None),
+            Ok(()),
+        ),
+        (
+            "If-Match holds: a failing If-Unmodified-Since is ignored",
+            conditions(etag.clone(), None, None, before_ms),
+            Ok(()),
+        ),
+        (
+            "If-None-Match fails: a passing If-Modified-Since does not rescue it",
+            conditions(None, etag.clone(), before_ms, None),
+            Err("sourceIfNoneMatch"),
+        ),
+        (
+            "If-Match fails whatever the dates say",
+            conditions(stale, None, before_ms, at_ms),
+            Err("sourceIfMatch"),
+        ),
+    ];
+    for (name, source_conditions, expected) in cases {
+        let outcome = client
+            .copy_object(&copy_with_source(source_conditions))
+            .await;
+        match (outcome, expected) {
+            (Ok(copied), Ok(())) => assert_eq!(copied.etag, source.etag, "{name}"),
+            (Err(Error::PreconditionFailed { condition, .. }), Err(expected)) => {
+                assert_eq!(condition.as_deref(), Some(expected), "{name}");
+            }
+            (outcome, expected) => panic!("{name}: {outcome:?}, expected {expected:?}"),
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn c6a_native_delete_if_match_of_an_absent_key_is_404_and_unconditional_is_204() {
+    let (server, proxy) = setup().await;
+    let client = native_client(native_config(&proxy.endpoint()), None);
+    let etag = lockwell_client::ETag::of_content(b"v");
+    let absent = client
+        .delete_object("bkt", "absent", Some(&etag))
+        .await
+        .unwrap_err();
+    assert!(matches!(absent, Error::NotFound(_)), "C6a: {absent:?}");
+    client
+        .delete_object("bkt", "absent", None)
+        .await
+        .expect("an unconditional delete of an absent key succeeds");
+    server.stop().await;
+}
