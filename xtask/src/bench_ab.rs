@@ -28,6 +28,15 @@ pub(crate) struct BenchAbArgs {
     /// Runs of each side, interleaved.
     #[arg(long, default_value_t = MIN_RUNS)]
     runs: u32,
+    /// Cargo features of lockwell-bench for side B (the working tree), such
+    /// as `planted-checksum-slowdown`: proof that the comparison flags a
+    /// known slowdown.
+    #[arg(long)]
+    b_features: Option<String>,
+    /// Allow fewer than the minimum runs: a smoke test of the pipeline,
+    /// whose verdicts are all "same" by construction.
+    #[arg(long)]
+    smoke: bool,
 }
 
 /// The binaries one side runs.
@@ -60,53 +69,15 @@ const INPROC_BENCH_ARGS: [&str; 12] = [
 
 pub(crate) fn bench_ab(args: &BenchAbArgs) -> Result<()> {
     ensure!(
-        args.runs >= MIN_RUNS,
+        args.smoke || args.runs >= MIN_RUNS,
         "--runs must be at least {MIN_RUNS}: fewer interleaved runs cannot tell a shift from noise"
     );
     let root = repo_root();
     let bench_ab_dir = root.join("target/bench-ab");
-    let commit = git_output(
-        &root,
-        &[
-            "rev-parse",
-            "--verify",
-            &format!("{}^{{commit}}", args.reference),
-        ],
-    )
-    .with_context(|| format!("{} is not a commit", args.reference))?;
-    let short = &commit[..12];
-
-    let worktree = bench_ab_dir.join(short);
-    if !worktree.exists() {
-        let worktree_arg = worktree.to_string_lossy().into_owned();
-        check_status(
-            git(
-                &root,
-                &["worktree", "add", "--detach", &worktree_arg, &commit],
-            ),
-            "git worktree add",
-        )?;
-    }
-    eprintln!(
-        "==> building {} ({short}) in {}",
-        args.reference,
-        worktree.display()
-    );
-    // REF's own target dir, shared by every REF: third-party crates stay
-    // built between calls, and the working tree's target/release is left
-    // alone.
-    let reference_target = bench_ab_dir.join("target");
-    let a_bin = build(
-        &worktree,
-        &reference_target,
-        &bench_ab_dir.join(format!("bin-{short}")),
-    )?;
-    eprintln!("==> building the working tree");
-    let b_bin = build(
-        &root,
-        &root.join("target"),
-        &bench_ab_dir.join("bin-working-tree"),
-    )?;
+    let reference = Reference::check_out(&args.reference)?;
+    let short = reference.short();
+    let a_bin = reference.build(&BUILD, None)?;
+    let b_bin = build_working_tree(&BUILD, args.b_features.as_deref())?;
 
     #[allow(clippy::disallowed_methods)] // a developer tool: names the session directory.
     let session_ms = std::time::SystemTime::now()
@@ -141,8 +112,9 @@ pub(crate) fn bench_ab(args: &BenchAbArgs) -> Result<()> {
     let mut regressions = Vec::new();
     for set in ["checksum", "inproc-bench"] {
         println!(
-            "\n==> {set}: A = {} ({short}), B = working tree",
-            args.reference
+            "\n==> {set}: A = {} ({short}), B = working tree{}",
+            args.reference,
+            features_label(args.b_features.as_deref())
         );
         let mut compare = Command::new(&sides[1].lockwell);
         compare
@@ -178,29 +150,140 @@ fn git_output(dir: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
-/// Builds the benchmark binaries of the workspace at `source` in release
-/// and copies them into `bin` (so that the next build cannot replace them
-/// mid-comparison); returns `bin`.
-fn build(source: &Path, target_dir: &Path, bin: &Path) -> Result<PathBuf> {
+/// What to build for one side, and which binaries to keep.
+pub(crate) struct Build {
+    pub(crate) packages: &'static [&'static str],
+    pub(crate) binaries: &'static [&'static str],
+    /// Names the copied binaries' directory, so that the binaries of
+    /// different commands do not replace each other.
+    pub(crate) name: &'static str,
+}
+
+const BUILD: Build = Build {
+    packages: &["lockwell-cli", "lockwell-bench"],
+    binaries: &BINARIES,
+    name: "bench-ab",
+};
+
+/// REF checked out in a git worktree under `target/bench-ab/`.
+pub(crate) struct Reference {
+    commit: String,
+    worktree: PathBuf,
+}
+
+impl Reference {
+    /// Resolves `reference` to a commit and checks it out (once per commit).
+    pub(crate) fn check_out(reference: &str) -> Result<Self> {
+        let root = repo_root();
+        let commit = git_output(
+            &root,
+            &["rev-parse", "--verify", &format!("{reference}^{{commit}}")],
+        )
+        .with_context(|| format!("{reference} is not a commit"))?;
+        let worktree = root.join("target/bench-ab").join(&commit[..12]);
+        if !worktree.exists() {
+            let worktree_arg = worktree.to_string_lossy().into_owned();
+            check_status(
+                git(
+                    &root,
+                    &["worktree", "add", "--detach", &worktree_arg, &commit],
+                ),
+                "git worktree add",
+            )?;
+        }
+        Ok(Self { commit, worktree })
+    }
+
+    pub(crate) fn short(&self) -> &str {
+        &self.commit[..12]
+    }
+
+    /// Builds `what` at REF with `features` of lockwell-bench; returns
+    /// the directory of the copied binaries.
+    pub(crate) fn build(&self, what: &Build, features: Option<&str>) -> Result<PathBuf> {
+        eprintln!(
+            "==> building {} in {}",
+            self.short(),
+            self.worktree.display()
+        );
+        let bench_ab_dir = repo_root().join("target/bench-ab");
+        // REF's own target dir, shared by every REF: third-party crates
+        // stay built between calls, and the working tree's target/release
+        // is left alone.
+        build(
+            &self.worktree,
+            &bench_ab_dir.join("target"),
+            &bench_ab_dir.join(format!(
+                "bin-{}-{}{}",
+                what.name,
+                self.short(),
+                features_suffix(features)
+            )),
+            what,
+            features,
+        )
+    }
+}
+
+/// Builds `what` from the working tree with `features` of lockwell-bench;
+/// returns the directory of the copied binaries.
+pub(crate) fn build_working_tree(what: &Build, features: Option<&str>) -> Result<PathBuf> {
+    eprintln!("==> building the working tree{}", features_label(features));
+    let root = repo_root();
+    build(
+        &root,
+        &root.join("target"),
+        &root.join("target/bench-ab").join(format!(
+            "bin-{}-working-tree{}",
+            what.name,
+            features_suffix(features)
+        )),
+        what,
+        features,
+    )
+}
+
+/// ` with features F` for messages; empty without features.
+pub(crate) fn features_label(features: Option<&str>) -> String {
+    features.map_or_else(String::new, |features| format!(" with features {features}"))
+}
+
+fn features_suffix(features: Option<&str>) -> String {
+    features.map_or_else(String::new, |features| {
+        format!("-{}", features.replace([',', ' ', '/'], "-"))
+    })
+}
+
+/// Builds `what` in release at `source` and copies its binaries into `bin`
+/// (so that the next build cannot replace them mid-comparison); returns
+/// `bin`.
+fn build(
+    source: &Path,
+    target_dir: &Path,
+    bin: &Path,
+    what: &Build,
+    features: Option<&str>,
+) -> Result<PathBuf> {
     let mut command = Command::new(cargo_bin());
-    command
-        .current_dir(source)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "lockwell-cli",
-            "-p",
-            "lockwell-bench",
-        ])
-        .arg("--target-dir")
-        .arg(target_dir);
+    command.current_dir(source).args(["build", "--release"]);
+    for package in what.packages {
+        command.args(["-p", package]);
+    }
+    if let Some(features) = features {
+        let qualified: Vec<String> = features
+            .split([',', ' '])
+            .filter(|feature| !feature.is_empty())
+            .map(|feature| format!("lockwell-bench/{feature}"))
+            .collect();
+        command.arg("--features").arg(qualified.join(","));
+    }
+    command.arg("--target-dir").arg(target_dir);
     check_status(
         command,
         &format!("cargo build --release in {}", source.display()),
     )?;
     std::fs::create_dir_all(bin)?;
-    for name in BINARIES {
+    for name in what.binaries {
         let built = target_dir.join("release").join(name);
         std::fs::copy(&built, bin.join(name))
             .with_context(|| format!("copying {}", built.display()))?;

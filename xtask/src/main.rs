@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 mod bench_ab;
+mod bench_instructions;
 
 /// Seeds the test command's simulation campaign runs; each one twice, for
 /// the determinism check.
@@ -75,6 +76,9 @@ enum Task {
     /// bench`) alternately N times each, and prints `lockwell compare`'s
     /// verdicts. Fails when a gated metric got slower.
     BenchAb(bench_ab::BenchAbArgs),
+    /// Instructions per iteration of the hot paths under callgrind; with
+    /// `--against REF`, flags every workload whose count changed.
+    BenchInstructions(bench_instructions::BenchInstructionsArgs),
     /// Everything CI checks: fmt, clippy (normal and simulation mode), unit and
     /// integration tests, a simulation campaign with the determinism check, and
     /// the loom models. Fails if any part fails.
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Task::BenchAb(args) => bench_ab::bench_ab(&args),
+        Task::BenchInstructions(args) => bench_instructions::bench_instructions(&args),
         Task::Test => test(),
         Task::Run => run(),
         Task::Loom { planted } => {

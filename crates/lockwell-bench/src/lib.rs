@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod environment;
+pub mod instructions;
 pub mod loadgen;
 // The seeded stream and the zipf sampler live in lockwell-workload, so the
 // load generator and the simulator draw keys the same way.

@@ -20,7 +20,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::histogram::HistogramRecord;
 
 /// The schema this build writes, and whose major version it reads.
-pub const SCHEMA_VERSION: SchemaVersion = SchemaVersion { major: 1, minor: 0 };
+///
+/// 1.1 added [`ResultKind::Instructions`].
+pub const SCHEMA_VERSION: SchemaVersion = SchemaVersion { major: 1, minor: 1 };
 
 /// Largest result file a reader accepts. A run's histograms are a few
 /// kilobytes each; anything near this is not a result file.
@@ -93,6 +95,9 @@ pub enum ResultKind {
     CriterionSummary,
     /// A seed campaign of the simulator.
     SimCampaign,
+    /// Instructions per iteration of deterministic workloads, counted by
+    /// callgrind (`cargo xtask bench-instructions`).
+    Instructions,
     /// A kind added by a later minor version of the schema.
     #[serde(other)]
     Unknown,
@@ -107,6 +112,7 @@ impl ResultKind {
             Self::SweepPoint => "sweep-point",
             Self::CriterionSummary => "criterion-summary",
             Self::SimCampaign => "sim-campaign",
+            Self::Instructions => "instructions",
             Self::Unknown => "unknown",
         }
     }
@@ -471,7 +477,7 @@ mod tests {
             );
             let message = error.to_string();
             assert!(message.contains(found), "{message}");
-            assert!(message.contains("1.0"), "{message}");
+            assert!(message.contains(&SCHEMA_VERSION.to_string()), "{message}");
         }
     }
 

@@ -1,0 +1,323 @@
+//! Deterministic workloads for instruction counting under callgrind
+//! (`instruction-bench`, driven by `cargo xtask bench-instructions`).
+//!
+//! Wall-clock benchmarks on a shared 2-core machine move by several
+//! percent between identical builds; the number of instructions a
+//! single-threaded, input-fixed workload executes does not move at all.
+//! So each workload here runs on one thread, over fixed inputs, with no
+//! randomness and no clock: the same build executes the same instructions
+//! on every run, and any change in the count is a change in the code.
+//!
+//! The driver runs a workload at `n` and at `2n` iterations and divides
+//! the difference by `n`: process start-up, the setup before the loop and
+//! the first iteration's one-time allocations appear in both runs and
+//! cancel.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use lockwell_core::checksum::{ChecksumAlgorithm, Digests, MultiHasher, digest};
+use lockwell_core::idempotency::{
+    ClaimOutcome, Fingerprint, IdempotencyKey, IdempotencyScope, Principal,
+};
+use lockwell_core::object::{BucketName, ETag, NewObject, ObjectKey, ObjectMetadata, ObjectPath};
+use lockwell_core::precondition::{CopyDestinationCondition, WriteConditions};
+use lockwell_core::store::{CopyRequest, MetadataDirective, NoJournal, Store, StoreConfig};
+
+/// The checksum workloads' buffer: the size of a server's body chunk, large
+/// enough that per-call overhead is a rounding error.
+pub const CHECKSUM_BUFFER_LEN_BYTES: usize = 64 * 1024;
+
+/// The commit-path workloads' body length; the store never reads the bytes.
+const BODY_LEN_BYTES: usize = 64;
+
+/// Iterations between the two runs of a commit-path workload: a put costs
+/// a few thousand instructions, so the difference is millions, far above
+/// anything start-up could leave over.
+const COMMIT_ITERATIONS: u64 = 1000;
+
+/// Iterations between the two runs of a checksum workload: one 64 KiB
+/// update is already 10^5 to 10^6 instructions.
+const CHECKSUM_ITERATIONS: u64 = 4;
+
+/// One instruction-counted workload.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// An unconditional put over one existing key.
+    PutUncontended,
+    /// A compare-and-swap: read the key, put If-Match its ETag (always wins
+    /// on one thread).
+    PutIfMatch,
+    /// A create-only put (If-None-Match: *) on an existing key: rejected
+    /// (C1), nothing installed.
+    CreateOnlyReject,
+    /// The retry of a completed idempotent put: the claim finds the stored
+    /// outcome and replays it (I1), writing nothing.
+    IdempotentReplay,
+    /// An unconditional copy of one object onto another key (C7).
+    Copy,
+    /// [`MultiHasher`] with one algorithm over [`CHECKSUM_BUFFER_LEN_BYTES`].
+    Checksum(ChecksumAlgorithm),
+}
+
+impl Workload {
+    /// Every workload, in the order reports list them.
+    #[must_use]
+    pub fn all() -> Vec<Self> {
+        let commit_path = [
+            Self::PutUncontended,
+            Self::PutIfMatch,
+            Self::CreateOnlyReject,
+            Self::IdempotentReplay,
+            Self::Copy,
+        ];
+        commit_path
+            .into_iter()
+            .chain(ChecksumAlgorithm::ALL.map(Self::Checksum))
+            .collect()
+    }
+
+    /// The name on the command line and in result files.
+    #[must_use]
+    pub fn name(self) -> String {
+        match self {
+            Self::PutUncontended => "commit/put-uncontended".to_owned(),
+            Self::PutIfMatch => "commit/put-if-match".to_owned(),
+            Self::CreateOnlyReject => "commit/create-only-reject".to_owned(),
+            Self::IdempotentReplay => "commit/idempotent-replay".to_owned(),
+            Self::Copy => "commit/copy".to_owned(),
+            Self::Checksum(algorithm) => format!("checksum/{}-64KiB", algorithm.name()),
+        }
+    }
+
+    /// The workload called `name`, if any.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::all()
+            .into_iter()
+            .find(|workload| workload.name() == name)
+    }
+
+    /// How many iterations apart the driver's two runs should be.
+    #[must_use]
+    pub const fn iterations_per_measurement(self) -> u64 {
+        match self {
+            Self::Checksum(_) => CHECKSUM_ITERATIONS,
+            Self::PutUncontended
+            | Self::PutIfMatch
+            | Self::CreateOnlyReject
+            | Self::IdempotentReplay
+            | Self::Copy => COMMIT_ITERATIONS,
+        }
+    }
+
+    /// Sets the workload up and runs `iterations` of it; returns how many
+    /// iterations had the expected outcome (all of them, or the workload is
+    /// broken), so that the caller can check and the optimiser cannot skip
+    /// the work.
+    #[must_use]
+    pub fn run(self, iterations: u64) -> u64 {
+        match self {
+            Self::PutUncontended => put_uncontended(iterations),
+            Self::PutIfMatch => put_if_match(iterations),
+            Self::CreateOnlyReject => create_only_reject(iterations),
+            Self::IdempotentReplay => idempotent_replay(iterations),
+            Self::Copy => copy(iterations),
+            Self::Checksum(algorithm) => checksum(algorithm, iterations),
+        }
+    }
+}
+
+fn path(key: &str) -> ObjectPath {
+    ObjectPath::new(
+        BucketName::parse("lockwell-bench").expect("valid bucket"),
+        ObjectKey::parse(key).expect("valid key"),
+    )
+}
+
+/// Objects over one shared body, each with the ETag of its sequence
+/// number, so that a stale If-Match could never succeed by accident.
+struct Objects {
+    body: Arc<[u8]>,
+    sequence: u64,
+}
+
+impl Objects {
+    fn new() -> Self {
+        Self {
+            body: Arc::from(vec![7_u8; BODY_LEN_BYTES]),
+            sequence: 0,
+        }
+    }
+
+    fn next(&mut self) -> NewObject {
+        self.sequence += 1;
+        let mut stamp = [0_u8; 16];
+        stamp[8..].copy_from_slice(&self.sequence.to_le_bytes());
+        NewObject {
+            content: Arc::clone(&self.body),
+            etag: ETag::from_md5(stamp),
+            checksums: Digests::default(),
+            metadata: ObjectMetadata::default(),
+        }
+    }
+}
+
+fn put(store: &Store, path: &ObjectPath, object: NewObject, conditions: &WriteConditions) -> bool {
+    match store.put(path, object, conditions, 0, &mut NoJournal) {
+        Ok(outcome) => outcome.is_ok(),
+        Err(infallible) => match infallible {},
+    }
+}
+
+/// A store holding `key`, and the object source that wrote it.
+fn store_with(key: &ObjectPath) -> (Store, Objects) {
+    let store = Store::new(StoreConfig::default());
+    let mut objects = Objects::new();
+    assert!(put(
+        &store,
+        key,
+        objects.next(),
+        &WriteConditions::default()
+    ));
+    (store, objects)
+}
+
+fn put_uncontended(iterations: u64) -> u64 {
+    let key = path("k");
+    let (store, mut objects) = store_with(&key);
+    (0..iterations)
+        .map(|_| {
+            let object = black_box(objects.next());
+            u64::from(put(&store, &key, object, &WriteConditions::default()))
+        })
+        .sum()
+}
+
+fn put_if_match(iterations: u64) -> u64 {
+    let key = path("k");
+    let (store, mut objects) = store_with(&key);
+    (0..iterations)
+        .map(|_| {
+            let current = store.get(&key).expect("the key exists");
+            let conditions = WriteConditions::if_match(current.etag.clone());
+            u64::from(put(&store, &key, objects.next(), &conditions))
+        })
+        .sum()
+}
+
+fn create_only_reject(iterations: u64) -> u64 {
+    let key = path("k");
+    let (store, mut objects) = store_with(&key);
+    (0..iterations)
+        .map(|_| {
+            let won = put(
+                &store,
+                &key,
+                objects.next(),
+                &WriteConditions::create_only(),
+            );
+            u64::from(!won)
+        })
+        .sum()
+}
+
+fn idempotent_replay(iterations: u64) -> u64 {
+    const NOW_MS: u64 = 1_000;
+    let key = path("k");
+    let store = Store::new(StoreConfig::default());
+    let scope = IdempotencyScope {
+        principal: Principal::new("bench"),
+        idempotency_key: IdempotencyKey::parse("replayed-request").expect("valid key"),
+    };
+    let mut objects = Objects::new();
+    let object = objects.next();
+    let fingerprint = Fingerprint {
+        path: key,
+        payload_digest: digest(ChecksumAlgorithm::Md5, &object.content),
+        conditions: WriteConditions::create_only(),
+    };
+    let ClaimOutcome::Claimed(ticket) = store.claim(scope.clone(), fingerprint.clone(), NOW_MS)
+    else {
+        panic!("a fresh store has no record to conflict with");
+    };
+    let committed = store.put_claimed(ticket, object, NOW_MS, &mut NoJournal);
+    assert!(matches!(committed, Ok(Ok(_))), "the first write commits");
+    (0..iterations)
+        .map(|_| {
+            let outcome = store.claim(scope.clone(), fingerprint.clone(), NOW_MS);
+            u64::from(matches!(black_box(outcome), ClaimOutcome::Replay(_)))
+        })
+        .sum()
+}
+
+fn copy(iterations: u64) -> u64 {
+    let source = path("source");
+    let (store, _) = store_with(&source);
+    let request = CopyRequest {
+        source,
+        source_conditions: Default::default(),
+        destination: path("destination"),
+        destination_condition: CopyDestinationCondition::Unconditional,
+        metadata: MetadataDirective::Copy,
+    };
+    (0..iterations)
+        .map(|_| {
+            let outcome: Result<_, Infallible> = store.copy(&request, 0, &mut NoJournal);
+            u64::from(matches!(outcome, Ok(Ok(_))))
+        })
+        .sum()
+}
+
+/// A fixed, non-constant buffer: byte `i` is `i * 31 + 7` (mod 256).
+fn checksum_input() -> Vec<u8> {
+    (0..CHECKSUM_BUFFER_LEN_BYTES)
+        .map(|index| (index.wrapping_mul(31).wrapping_add(7) & 0xFF) as u8)
+        .collect()
+}
+
+fn checksum(algorithm: ChecksumAlgorithm, iterations: u64) -> u64 {
+    let input = checksum_input();
+    (0..iterations)
+        .map(|_| {
+            let mut hasher = MultiHasher::new(&[algorithm]);
+            hasher.update(black_box(&input));
+            let digests = hasher.finalize();
+            u64::from(digests.get(algorithm).is_some())
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_workload_has_its_expected_outcome_on_every_iteration() {
+        for workload in Workload::all() {
+            assert_eq!(workload.run(3), 3, "{}", workload.name());
+            assert_eq!(workload.run(0), 0, "{}", workload.name());
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        let workloads = Workload::all();
+        let names: std::collections::BTreeSet<String> =
+            workloads.iter().map(|workload| workload.name()).collect();
+        assert_eq!(names.len(), workloads.len());
+        for workload in workloads {
+            assert_eq!(Workload::from_name(&workload.name()), Some(workload));
+        }
+        assert_eq!(Workload::from_name("commit/unknown"), None);
+    }
+
+    #[test]
+    fn the_checksum_input_is_not_constant() {
+        let input = checksum_input();
+        assert_eq!(input.len(), CHECKSUM_BUFFER_LEN_BYTES);
+        assert_eq!(&input[..3], &[7, 38, 69]);
+    }
+}
