@@ -47,15 +47,25 @@ pub(crate) enum Failure {
     /// the request before sending it.
     Usage = 2,
     /// 412 PreconditionFailed: a condition did not hold, nothing changed.
+    /// Also 409 ConditionalRequestConflict, which clients treat as a lost
+    /// race too (SPEC C5).
     PreconditionFailed = 3,
     /// 404: no such key (or bucket).
     NotFound = 4,
 }
 
+/// The 409 code of a conditional write that lost to one in flight (C5).
+const CONDITIONAL_REQUEST_CONFLICT: &str = "ConditionalRequestConflict";
+
 impl Failure {
     fn of(error: &Error) -> Self {
         match error {
             Error::PreconditionFailed { .. } => Self::PreconditionFailed,
+            Error::Conflict(details)
+                if details.code.as_deref() == Some(CONDITIONAL_REQUEST_CONFLICT) =>
+            {
+                Self::PreconditionFailed
+            }
             Error::NotFound(_) => Self::NotFound,
             Error::InvalidInput(_) => Self::Usage,
             _ => Self::Other,
@@ -76,6 +86,7 @@ Exit codes:
   1  any other failure (connection, timeout, 5xx, 401/403, 409, 422, ...)
   2  bad arguments (malformed BUCKET/KEY, unknown checksum, no credentials)
   3  412 PreconditionFailed: a condition did not hold, nothing changed
+     (also 409 ConditionalRequestConflict: lost to a write in flight)
   4  404: no such key or bucket
 Errors are printed on stderr with the server's code and message.";
 
@@ -724,22 +735,25 @@ mod tests {
     }
 
     #[test]
-    fn c9_exit_codes_tell_a_lost_race_from_a_missing_key_and_a_broken_request() {
-        let refusal = |status: u16| {
+    fn c5_c9_exit_codes_tell_a_lost_race_from_a_missing_key_and_a_broken_request() {
+        let refusal = |status: u16, code: &str| {
             Error::from_service(
                 lockwell_client::ServiceError {
                     status,
+                    code: Some(code.to_string()),
                     ..Default::default()
                 },
                 None,
             )
         };
         let cases = [
-            (refusal(412), 3),
-            (refusal(404), 4),
-            (refusal(409), 1),
-            (refusal(422), 1),
-            (refusal(503), 1),
+            (refusal(412, "PreconditionFailed"), 3),
+            (refusal(409, "ConditionalRequestConflict"), 3),
+            (refusal(404, "NoSuchKey"), 4),
+            (refusal(409, "IdempotencyKeyInFlight"), 1),
+            (refusal(422, "IdempotencyKeyMismatch"), 1),
+            (refusal(503, "SlowDown"), 1),
+            (refusal(401, "ExpiredToken"), 1),
             (Error::InvalidInput("x".into()), 2),
         ];
         for (error, code) in cases {

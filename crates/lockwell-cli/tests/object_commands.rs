@@ -37,7 +37,7 @@ fn get(server: &Server, api: &str, object: &str) -> support::Run {
 }
 
 #[test]
-fn c1_create_only_put_succeeds_once_then_exits_with_the_precondition_code() {
+fn c1_c9_create_only_put_succeeds_once_then_exits_with_the_precondition_code() {
     let server = server();
     for (api, bucket) in APIS {
         let object = format!("{bucket}/reports/q1.txt");
@@ -45,6 +45,13 @@ fn c1_create_only_put_succeeds_once_then_exits_with_the_precondition_code() {
         assert_eq!(created.line(), quoted_md5(b"v1"), "{api}");
         let again = put(&server, api, &object, b"v2", &["--if-none-match"]);
         again.fails_with(EXIT_PRECONDITION_FAILED, "PreconditionFailed");
+        // The failed condition as each API names it (C9): proof that
+        // --api picked the API.
+        let condition = match api {
+            "native" => "(ifNoneMatch)",
+            _ => "(If-None-Match)",
+        };
+        again.fails_with(EXIT_PRECONDITION_FAILED, condition);
         assert!(again.stdout().is_empty(), "{api}: {again}");
         assert_eq!(get(&server, api, &object).stdout(), "v1", "{api}: C4");
     }
