@@ -803,8 +803,10 @@ mod planted {
 mod planted_slowdown {
     use crate::object::ObjectPath;
 
-    /// Tuned so that the uncontended put benchmark grows by about 2%.
-    const ROUNDS: u64 = 4;
+    /// Tuned so that the uncontended put benchmark grows by about 2%: a
+    /// round over a one-byte key is about 21 instructions, and the put
+    /// about 3,240 (4 rounds measured +2.6%).
+    const ROUNDS: u64 = 3;
 
     pub(super) fn extra_work(path: &ObjectPath) {
         for round in 0..ROUNDS {
