@@ -1,22 +1,47 @@
 //! The simulated world of one run: a server node running the real
 //! lockwell-server over a [`SimDisk`], one node per client running the real
-//! S3 client through its workload's op stream, and a fault schedule drawn
-//! from the seed by the workload's fault profile.
+//! native or S3 client through its workload's op stream, and a fault
+//! schedule drawn from the seed by the workload's fault profile.
 //!
 //! A run has three phases, in simulated time:
 //! 1. **faults**: the clients run their ops while the network is slow and
 //!    lossy, nodes are clogged, clients are cut off from the server, the
-//!    server is killed (its disk crashing) and restarted, and responses to
-//!    committed writes are lost (BUGGIFY), for at most
-//!    [`FAULT_WINDOW_MS`];
+//!    server is killed (its disk crashing) and restarted, responses to
+//!    committed writes are lost (BUGGIFY), and the server's wall clock
+//!    jumps ahead, for at most [`FAULT_WINDOW_MS`];
 //! 2. **liveness**: every fault heals; every client must finish its ops
 //!    within [`LIVENESS_BOUND_MS`];
 //! 3. **final reads**: a checker process reads every key, for the checks
 //!    ([`crate::checks`]).
 //!
 //! Every request is recorded in the [`HistoryRecorder`] with simulated
-//! time. Only the native client is missing: every client speaks S3 today,
-//! through [`SimClient`], where the native one slots in as a variant.
+//! time, and the API it went through.
+//!
+//! # Clients
+//!
+//! The workload says which API each client speaks (`api = "native"`,
+//! `"s3"`, or `"mixed"`: drawn per client from the seed). A native client
+//! ([`SimClient::Native`]) sends every op through [`NativeClient`] except
+//! multipart uploads, which the native API has not (`docs/native-api.md`
+//! lists its routes): those it sends through an S3 client of its own, and
+//! the history records the complete as [`Api::S3`]. An idempotent native
+//! put carries the SHA-256 of its body (I4); the other native puts carry
+//! it too, so that every native write is verified (K2).
+//!
+//! # Time and tokens
+//!
+//! Each native client asks for tokens of a lifetime drawn from the fault
+//! profile (`token_ttl_ms`) and refreshes them a quarter of that before
+//! they expire (R1), on the simulator's clock. The clock-advance fault
+//! moves only the server's wall clock ahead
+//! ([`lockwell_server::clock::advance_ms`]), so a native client's token
+//! expires sooner than it thinks: it meets a 401, re-mints and sends once
+//! more (R1), and the run counts those re-mints. S3 clients sign with the
+//! server's clock instead ([`ServerClock`]), as AWS SDKs correct their
+//! skew from a RequestTimeTooSkewed answer: a clock jump is about tokens
+//! here, not about SigV4's 15-minute window (A1). The jumps of a run add
+//! up to at most [`MAX_TOTAL_CLOCK_ADVANCE_MS`], inside the idempotency
+//! retention, so a retry within a run is always inside its window (I1).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -26,20 +51,26 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use lockwell_client::native::{PutBody, PutOptions as NativePutOptions};
 use lockwell_client::s3::types::{
     CompleteOptions, CopyOptions, CopySource, CreateMultipartOptions, DeleteOptions, GetOptions,
     PutOptions,
 };
 use lockwell_client::{
-    ClientRuntime, ETag, Error, IdempotencyKey, ReadConditions, S3Client, S3Config, TcpConnector,
+    ChecksumAlgorithm, ClientRuntime, Clock, ETag, Error, IdempotencyKey, NativeClient,
+    NativeConfig, Observer, ReadConditions, RequestEvent, S3Client, S3Config, TcpConnector,
     WriteCondition as ClientCondition, runtime::SimRandom,
+};
+use lockwell_proto::native::{
+    CopyDestination as NativeCopyDestination, CopyObjectRequest as NativeCopyRequest,
+    CopySource as NativeCopySource,
 };
 use lockwell_server::buggify;
 use lockwell_server::engine::{Engine, EngineConfig};
 use lockwell_server::http::{self as server_http, HttpConfig};
 use lockwell_server::storage::sim_disk::{CrashMode, SimDisk, SimDiskConfig, SimDiskStats};
 use lockwell_workload::{
-    Bounds, CopyCondition, CounterValue, FaultProfile, Op, OpGenerator, WorkloadSpec,
+    Bounds, ClientApi, CopyCondition, CounterValue, FaultProfile, Op, OpGenerator, WorkloadSpec,
     WriteCondition,
 };
 use madsim::net::NetSim;
@@ -64,6 +95,14 @@ pub const LIVENESS_BOUND_MS: u64 = 120_000;
 /// Rounds of read-then-write a CAS makes before it gives up: each lost
 /// race (412, 409 C5) re-reads and tries again.
 pub const MAX_CAS_ROUNDS: u32 = 5;
+
+/// The server's wall clock runs at most this far ahead of the simulator's
+/// by the end of a run: half the idempotency retention (24 h, I1), so a
+/// retry in a run is always inside its key's window.
+pub const MAX_TOTAL_CLOCK_ADVANCE_MS: u64 = lockwell_core::idempotency::DEFAULT_RETENTION_MS / 2;
+/// A native client refreshes its token when less than this fraction of
+/// its lifetime is left (R1's margin, `1 / TOKEN_REFRESH_MARGIN_DIVISOR`).
+const TOKEN_REFRESH_MARGIN_DIVISOR: u64 = 4;
 
 /// How a server failure to recover from its disk starts.
 pub const RECOVERY_FAILED: &str = "recovery failed";
@@ -92,6 +131,8 @@ pub struct FaultCounts {
     pub clogs: u64,
     pub partitions: u64,
     pub server_kills: u64,
+    /// Jumps of the server's wall clock.
+    pub clock_advances: u64,
 }
 
 /// What a run produced: its history and what the checks need besides.
@@ -108,6 +149,8 @@ pub struct RunOutcome {
     pub buggify: buggify::Report,
     pub faults: FaultCounts,
     pub disk: SimDiskStats,
+    /// Tokens native clients re-minted after a 401 (R1).
+    pub token_remints: u64,
 }
 
 fn server_addr() -> SocketAddr {
@@ -168,10 +211,41 @@ async fn serve(disk: Arc<SimDisk>, failures: Arc<Mutex<Vec<String>>>) {
     }
 }
 
-/// A client of the world. The native client joins as a second variant.
+/// A client of the world.
 #[derive(Debug, Clone)]
 enum SimClient {
     S3(S3Client<TcpConnector>),
+    /// The native API, and S3 for what the native API has not (multipart
+    /// uploads).
+    Native {
+        native: NativeClient<TcpConnector>,
+        s3: S3Client<TcpConnector>,
+    },
+}
+
+/// The server's wall clock, what S3 clients sign with: the simulator's,
+/// plus the server's clock jumps (see the module docs).
+#[derive(Debug, Clone, Copy)]
+struct ServerClock;
+
+impl Clock for ServerClock {
+    fn now(&self) -> std::time::SystemTime {
+        lockwell_server::clock::now()
+    }
+}
+
+/// Counts native requests answered 401: each is followed by one re-mint
+/// (R1) unless it answered the request sent after a re-mint, which the
+/// history records as a 401.
+#[derive(Debug, Default)]
+struct UnauthorizedCount(std::sync::atomic::AtomicU64);
+
+impl Observer for UnauthorizedCount {
+    fn on_request(&self, event: &RequestEvent<'_>) {
+        if let lockwell_client::Outcome::Failed(Error::Unauthorized(_)) = event.outcome {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 fn s3_client(profile: &FaultProfile) -> S3Client<TcpConnector> {
@@ -183,8 +257,40 @@ fn s3_client(profile: &FaultProfile) -> S3Client<TcpConnector> {
     );
     config.transport.attempt_timeout_ms = profile.client_timeout_ms;
     config.transport.connect_timeout_ms = profile.client_timeout_ms;
-    S3Client::with_connector(config, TcpConnector, ClientRuntime::new(SimRandom))
+    let runtime = ClientRuntime::new(SimRandom).with_clock(Arc::new(ServerClock));
+    S3Client::with_connector(config, TcpConnector, runtime)
         .expect("the simulator's client configuration is valid")
+}
+
+/// A native client whose tokens live a lifetime drawn from the profile.
+fn native_client(
+    profile: &FaultProfile,
+    unauthorized: &Arc<UnauthorizedCount>,
+) -> NativeClient<TcpConnector> {
+    let mut config = NativeConfig::new(format!("http://{}", server_addr()), ACCESS_KEY, SECRET_KEY);
+    let token_ttl_ms = draw(profile.token_ttl_ms);
+    config.token_ttl_ms = Some(token_ttl_ms);
+    config.token_refresh_margin_ms = token_ttl_ms / TOKEN_REFRESH_MARGIN_DIVISOR;
+    config.transport.attempt_timeout_ms = profile.client_timeout_ms;
+    config.transport.connect_timeout_ms = profile.client_timeout_ms;
+    let observer: Arc<dyn Observer> = unauthorized.clone();
+    let runtime = ClientRuntime::new(SimRandom).with_observer(observer);
+    NativeClient::with_connector(config, TcpConnector, runtime)
+        .expect("the simulator's client configuration is valid")
+}
+
+fn sim_client(
+    api: ClientApi,
+    profile: &FaultProfile,
+    unauthorized: &Arc<UnauthorizedCount>,
+) -> SimClient {
+    match api {
+        ClientApi::Native => SimClient::Native {
+            native: native_client(profile, unauthorized),
+            s3: s3_client(profile),
+        },
+        _ => SimClient::S3(s3_client(profile)),
+    }
 }
 
 fn client_condition(condition: &Precondition) -> Option<ClientCondition> {
@@ -211,6 +317,40 @@ fn failure(error: &Error) -> Outcome {
     }
 }
 
+fn read(result: Result<(impl AsRef<[u8]>, ETag), Error>) -> Outcome {
+    match result {
+        Ok((body, etag)) => Outcome::Ok {
+            result: OpResult::Read {
+                value: String::from_utf8_lossy(body.as_ref()).into_owned(),
+                etag: etag.to_string(),
+            },
+        },
+        Err(Error::NotFound(_)) => Outcome::Ok {
+            result: OpResult::Absent,
+        },
+        Err(error) => failure(&error),
+    }
+}
+
+/// The outcome of a delete. Both clients retry DELETE (R4): a conditional
+/// delete whose first attempt deleted and lost its answer gets 404 or 412
+/// on the retry, so its failure is not a definite one.
+fn deleted(result: Result<(), Error>, conditional: bool) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Ok {
+            result: OpResult::Deleted,
+        },
+        Err(error) if conditional => Outcome::Indeterminate {
+            reason: format!("a retried conditional delete ended with: {error}"),
+        },
+        Err(error) => failure(&error),
+    }
+}
+
+fn parse_etag(etag: &str) -> ETag {
+    etag.parse().expect("ETags come from the server")
+}
+
 fn written(result: Result<ETag, Error>) -> Outcome {
     match result {
         Ok(etag) => Outcome::Ok {
@@ -223,30 +363,37 @@ fn written(result: Result<ETag, Error>) -> Outcome {
 }
 
 impl SimClient {
-    const fn api(&self) -> Api {
+    /// The API `request` goes through.
+    const fn api(&self, request: &Request) -> Api {
+        match (self, request) {
+            (Self::Native { .. }, Request::CompleteMultipart { .. }) | (Self::S3(_), _) => Api::S3,
+            (Self::Native { .. }, _) => Api::Native,
+        }
+    }
+
+    /// The S3 client: the client itself, or a native client's companion
+    /// for multipart uploads.
+    const fn s3(&self) -> &S3Client<TcpConnector> {
         match self {
-            Self::S3(_) => Api::S3,
+            Self::S3(s3) | Self::Native { s3, .. } => s3,
         }
     }
 
     /// Sends one recorded request and says how it ended.
     async fn send(&self, request: &Request) -> Outcome {
-        let Self::S3(s3) = self;
+        match self {
+            Self::S3(s3) => Self::send_s3(s3, request).await,
+            Self::Native { native, .. } => Self::send_native(native, request).await,
+        }
+    }
+
+    async fn send_s3(s3: &S3Client<TcpConnector>, request: &Request) -> Outcome {
         match request {
-            Request::Get { key } => {
-                match s3.get_object(BUCKET, key, &GetOptions::default()).await {
-                    Ok(got) => Outcome::Ok {
-                        result: OpResult::Read {
-                            value: String::from_utf8_lossy(&got.body).into_owned(),
-                            etag: got.info.etag.to_string(),
-                        },
-                    },
-                    Err(Error::NotFound(_)) => Outcome::Ok {
-                        result: OpResult::Absent,
-                    },
-                    Err(error) => failure(&error),
-                }
-            }
+            Request::Get { key } => read(
+                s3.get_object(BUCKET, key, &GetOptions::default())
+                    .await
+                    .map(|got| (got.body, got.info.etag)),
+            ),
             Request::Put {
                 key,
                 value,
@@ -273,18 +420,8 @@ impl SimClient {
                         _ => None,
                     },
                 };
-                match s3.delete_object(BUCKET, key, &options).await {
-                    Ok(()) => Outcome::Ok {
-                        result: OpResult::Deleted,
-                    },
-                    // The client retries DELETE (R4): a conditional delete
-                    // whose first attempt deleted and lost its answer gets
-                    // 404 or 412 on the retry. Not a definite failure.
-                    Err(error) if options.if_match.is_some() => Outcome::Indeterminate {
-                        reason: format!("a retried conditional delete ended with: {error}"),
-                    },
-                    Err(error) => failure(&error),
-                }
+                let conditional = options.if_match.is_some();
+                deleted(s3.delete_object(BUCKET, key, &options).await, conditional)
             }
             Request::Copy {
                 source,
@@ -294,9 +431,7 @@ impl SimClient {
             } => {
                 let options = CopyOptions {
                     source_conditions: ReadConditions {
-                        if_match: source_if_match
-                            .as_deref()
-                            .map(|etag| etag.parse().expect("ETags come from the server")),
+                        if_match: source_if_match.as_deref().map(parse_etag),
                         ..ReadConditions::default()
                     },
                     destination_condition: client_condition(destination_condition),
@@ -311,6 +446,83 @@ impl SimClient {
                         .await
                         .map(|copy| copy.etag),
                 )
+            }
+            Request::CompleteMultipart { .. } => {
+                unreachable!("a multipart complete is sent by `complete_multipart`")
+            }
+        }
+    }
+
+    async fn send_native(native: &NativeClient<TcpConnector>, request: &Request) -> Outcome {
+        match request {
+            Request::Get { key } => read(
+                native
+                    .get_object(BUCKET, key)
+                    .await
+                    .map(|got| (got.body, got.etag)),
+            ),
+            Request::Put {
+                key,
+                value,
+                condition,
+                idempotency_key,
+            } => {
+                let mut options = NativePutOptions::default()
+                    .with_checksum_of(ChecksumAlgorithm::Sha256, value.as_bytes());
+                match condition {
+                    Precondition::Absent => options = options.if_absent(),
+                    Precondition::Matches { etag } => options = options.if_match(parse_etag(etag)),
+                    _ => {}
+                }
+                if let Some(key) = idempotency_key {
+                    options = options.idempotency_key(
+                        IdempotencyKey::parse(key).expect("generated keys are valid"),
+                    );
+                }
+                let body = PutBody::from(value.clone().into_bytes());
+                written(
+                    native
+                        .put_object(BUCKET, key, body, &options)
+                        .await
+                        .map(|put| put.etag),
+                )
+            }
+            Request::Delete { key, condition } => {
+                let if_match = match condition {
+                    Precondition::Matches { etag } => Some(parse_etag(etag)),
+                    _ => None,
+                };
+                deleted(
+                    native.delete_object(BUCKET, key, if_match.as_ref()).await,
+                    if_match.is_some(),
+                )
+            }
+            Request::Copy {
+                source,
+                destination,
+                destination_condition,
+                source_if_match,
+            } => {
+                let copy = NativeCopyRequest {
+                    source: NativeCopySource {
+                        bucket: BUCKET.to_owned(),
+                        key: source.clone(),
+                        if_match: source_if_match.clone(),
+                        if_none_match: None,
+                        if_modified_since_ms: None,
+                        if_unmodified_since_ms: None,
+                    },
+                    destination: NativeCopyDestination {
+                        bucket: BUCKET.to_owned(),
+                        key: destination.clone(),
+                        require_absent: *destination_condition == Precondition::Absent,
+                        require_match_etag: match destination_condition {
+                            Precondition::Matches { etag } => Some(etag.clone()),
+                            _ => None,
+                        },
+                    },
+                };
+                written(native.copy_object(&copy).await.map(|copy| copy.etag))
             }
             Request::CompleteMultipart { .. } => {
                 unreachable!("a multipart complete is sent by `complete_multipart`")
@@ -349,7 +561,7 @@ impl ClientTask {
             Invocation {
                 process: self.process,
                 op_index,
-                api: self.client.api(),
+                api: self.client.api(&request),
                 request: request.clone(),
             },
             self.now_ns(),
@@ -563,7 +775,7 @@ impl ClientTask {
         parts: Vec<String>,
         condition: WriteCondition,
     ) {
-        let SimClient::S3(s3) = &self.client;
+        let s3 = self.client.s3();
         let Ok(upload) = s3
             .create_multipart_upload(BUCKET, &key, &CreateMultipartOptions::default())
             .await
@@ -727,6 +939,25 @@ impl Faults {
         }
     }
 
+    /// Jumps of the server's wall clock, until they add up to
+    /// [`MAX_TOTAL_CLOCK_ADVANCE_MS`]. Nothing to heal: a clock does not
+    /// jump back.
+    async fn clock_advances(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let rate = self.profile.clock_advance_rate_per_s;
+        if rate <= 0.0 {
+            return;
+        }
+        while Self::wait_next(rate, &mut stop).await {
+            let room_ms = MAX_TOTAL_CLOCK_ADVANCE_MS - lockwell_server::clock::ahead_ms();
+            let jump_ms = draw(self.profile.clock_advance_ms).min(room_ms);
+            if jump_ms == 0 {
+                return;
+            }
+            lockwell_server::clock::advance_ms(jump_ms);
+            self.count(|counts| counts.clock_advances += 1);
+        }
+    }
+
     async fn kills(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let rate = self.profile.server_kill_rate_per_s;
         if rate <= 0.0 {
@@ -741,6 +972,22 @@ impl Faults {
             self.count(|counts| counts.server_kills += 1);
         }
     }
+}
+
+/// How many 401s native clients answered with a re-mint: every 401 but
+/// those returned to the caller after the re-mint's second send (R1).
+fn token_remints(unauthorized: &UnauthorizedCount, history: &History) -> u64 {
+    let returned = history
+        .entries
+        .iter()
+        .filter(|entry| {
+            entry.api == Api::Native && matches!(entry.outcome, Outcome::Failed { status: 401, .. })
+        })
+        .count();
+    unauthorized
+        .0
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(u64::try_from(returned).expect("fits u64"))
 }
 
 /// Runs one seed's world to the end. Call inside a madsim runtime seeded
@@ -760,6 +1007,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
         Box::new(madsim::rand::random::<u64>),
     ));
     let server_failures = Arc::new(Mutex::new(Vec::new()));
+    lockwell_server::clock::reset();
     let handle = Handle::current();
     let server = {
         let disk = Arc::clone(&disk);
@@ -809,6 +1057,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
         net.packet_loss_rate = profile.packet_loss_rate;
     });
 
+    let unauthorized = Arc::new(UnauthorizedCount::default());
     let mut client_nodes = Vec::new();
     let mut client_tasks = Vec::new();
     for process in 0..spec.clients {
@@ -818,13 +1067,13 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
             .ip(client_ip(process))
             .build();
         client_nodes.push(node.id());
+        let ops = generator.client(process);
         let task = ClientTask {
             process,
-            client: SimClient::S3(s3_client(&profile)),
+            client: sim_client(ops.api(), &profile, &unauthorized),
             recorder: recorder.clone(),
             started,
         };
-        let ops = generator.client(process);
         client_tasks.push(node.spawn(async move {
             for (op_index, op) in ops.enumerate() {
                 task.run_op(u32::try_from(op_index).expect("ops fit u32"), op)
@@ -845,7 +1094,8 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     let fault_tasks = vec![
         tokio::spawn(Arc::clone(&faults).clogs(stopped.clone())),
         tokio::spawn(Arc::clone(&faults).partitions(stopped.clone())),
-        tokio::spawn(Arc::clone(&faults).kills(stopped)),
+        tokio::spawn(Arc::clone(&faults).kills(stopped.clone())),
+        tokio::spawn(Arc::clone(&faults).clock_advances(stopped)),
     ];
 
     // Phase 1: faults until the clients finish or the window closes.
@@ -900,8 +1150,10 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     .unwrap_or(u64::MAX);
     let server_failures = server_failures.lock().expect("poisoned").clone();
     let faults = *counts.lock().expect("poisoned");
+    let history = recorder.history(simulated_ns);
     RunOutcome {
-        history: recorder.history(simulated_ns),
+        token_remints: token_remints(&unauthorized, &history),
+        history,
         checker_process,
         unfinished_clients,
         server_failures,

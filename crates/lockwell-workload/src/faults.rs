@@ -22,7 +22,12 @@
 //! - fsync delay: each simulated fsync takes this long (a slow disk);
 //! - client timeout: a client gives up on a request after this long, and
 //!   records its outcome as unknown;
-//! - clock advance: the clock jumps forward, so tokens expire mid-run.
+//! - clock advance: the server's wall clock jumps forward (its monotonic
+//!   time does not), so native tokens expire sooner than their clients
+//!   think, and they meet a 401 and re-mint (R1);
+//! - token lifetime: each native client asks for tokens living this long
+//!   (a short one expires many times in a run, so the client refreshes it
+//!   before expiry, R1).
 
 use std::collections::BTreeMap;
 
@@ -46,6 +51,12 @@ pub const MAX_FSYNC_DELAY_US: u64 = 10_000_000;
 pub const MAX_CLIENT_TIMEOUT_MS: u64 = 600_000;
 /// Largest clock jump: a day, beyond any token lifetime.
 pub const MAX_CLOCK_ADVANCE_MS: u64 = 86_400_000;
+/// Shortest and longest native token lifetime the server mints
+/// (`docs/native-api.md`; this crate cannot depend on the server).
+pub const MIN_TOKEN_TTL_MS: u64 = 1_000;
+pub const MAX_TOKEN_TTL_MS: u64 = 43_200_000;
+/// The server's default token lifetime: 15 minutes, longer than a run.
+pub const DEFAULT_TOKEN_TTL_MS: u64 = 900_000;
 
 /// An inclusive range, `{ min = 1, max = 50 }` in TOML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +134,8 @@ pub struct FaultProfile {
     pub client_timeout_ms: u64,
     pub clock_advance_rate_per_s: f64,
     pub clock_advance_ms: Bounds,
+    /// The lifetime each native client asks its tokens for.
+    pub token_ttl_ms: Bounds,
 }
 
 impl Default for FaultProfile {
@@ -145,6 +158,7 @@ impl Default for FaultProfile {
             client_timeout_ms: 10_000,
             clock_advance_rate_per_s: 0.0,
             clock_advance_ms: Bounds::exactly(0),
+            token_ttl_ms: Bounds::exactly(DEFAULT_TOKEN_TTL_MS),
         }
     }
 }
@@ -271,7 +285,18 @@ impl FaultProfile {
             "clock_advance_ms",
             self.clock_advance_ms,
             MAX_CLOCK_ADVANCE_MS,
-        )
+        )?;
+        bounds("token_ttl_ms", self.token_ttl_ms, MAX_TOKEN_TTL_MS)?;
+        if self.token_ttl_ms.min < MIN_TOKEN_TTL_MS {
+            return Err(invalid(
+                "token_ttl_ms",
+                format!(
+                    "must be at least {MIN_TOKEN_TTL_MS}, not {}",
+                    self.token_ttl_ms.min
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -374,6 +399,11 @@ mod tests {
                 "clock_advance_ms = { min = 0, max = 86400001 }",
                 "`clock_advance_ms`",
             ),
+            ("token_ttl_ms = { min = 999, max = 5000 }", "`token_ttl_ms`"),
+            (
+                "token_ttl_ms = { min = 1000, max = 43200001 }",
+                "`token_ttl_ms`",
+            ),
             ("packet_loss = 0.1", "unknown field `packet_loss`"),
             ("fsync_delay_us = { min = 1 }", "missing field `max`"),
         ];
@@ -395,8 +425,16 @@ mod tests {
             crash_modes = { torn_tail = 1 }\n\
             fsync_delay_us = { min = 0, max = 10000000 }\n\
             client_timeout_ms = 600000\n\
-            clock_advance_ms = { min = 86400000, max = 86400000 }\n";
+            clock_advance_ms = { min = 86400000, max = 86400000 }\n\
+            token_ttl_ms = { min = 1000, max = 43200000 }\n";
         let profiles = FaultProfile::parse_all(text).unwrap();
         assert_eq!(profiles["edge"].client_timeout_ms, MAX_CLIENT_TIMEOUT_MS);
+        assert_eq!(
+            profiles["edge"].token_ttl_ms,
+            Bounds {
+                min: MIN_TOKEN_TTL_MS,
+                max: MAX_TOKEN_TTL_MS
+            }
+        );
     }
 }

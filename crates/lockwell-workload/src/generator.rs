@@ -137,7 +137,10 @@ impl ClientOps {
     /// The API this client uses.
     #[must_use]
     pub fn api(&self) -> ClientApi {
-        self.shared.spec.api.for_client(self.client)
+        self.shared
+            .spec
+            .api
+            .for_client(self.shared.seed, self.client)
     }
 
     fn key_rank(&mut self, index: u32) -> u32 {
@@ -546,8 +549,7 @@ mod tests {
         ops.next();
         assert_eq!(ops.len(), 499);
         assert_eq!(ops.count(), 499);
-        assert_eq!(generator.client(3).api(), ClientApi::S3);
-        assert_eq!(generator.client(2).api(), ClientApi::Native);
+        assert_eq!(generator.client(3).api(), Api::Mixed.for_client(10, 3));
     }
 
     #[test]

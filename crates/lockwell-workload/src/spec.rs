@@ -10,7 +10,7 @@
 //! ops_per_client = 40
 //! value_len_bytes = 0     # values are padded with '.' to at least this
 //! faults = "lossy"        # a fault profile (see `faults`)
-//! api = "mixed"           # native, s3, or mixed (even clients native)
+//! api = "mixed"           # native, s3, or mixed (each client's API drawn from the seed)
 //! multipart_parts = 2     # parts of each multipart upload
 //! idempotent_attempts = 3 # sends of an idempotent put while its outcome is unknown
 //!
@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultProfile;
 use crate::op::{CopyCondition, OpKind, WriteCondition};
+use crate::rng::SplitMix64;
 use crate::zipf;
 
 /// Most clients of one run.
@@ -96,7 +97,9 @@ pub enum SpecError {
 pub enum Api {
     Native,
     S3,
-    /// Even clients native, odd clients S3.
+    /// Each client's API drawn from the run's seed: a fair coin per
+    /// client, from a stream of its own, so a client keeps its API
+    /// whatever the other clients are (a shrinker may drop some).
     Mixed,
 }
 
@@ -109,14 +112,25 @@ pub enum ClientApi {
     S3,
 }
 
+/// Mixed into a run's seed for the streams the client APIs are drawn
+/// from, so that they are not the clients' op streams.
+const API_STREAM_SALT: u64 = 0x6170_692d_6d69_7865;
+
 impl Api {
+    /// The API of `client` in the run seeded with `seed`.
     #[must_use]
-    pub const fn for_client(self, client: u32) -> ClientApi {
+    pub fn for_client(self, seed: u64, client: u32) -> ClientApi {
         match self {
             Self::Native => ClientApi::Native,
             Self::S3 => ClientApi::S3,
-            Self::Mixed if client.is_multiple_of(2) => ClientApi::Native,
-            Self::Mixed => ClientApi::S3,
+            Self::Mixed => {
+                let mut coin = SplitMix64::for_worker(seed ^ API_STREAM_SALT, client as usize);
+                if coin.next_u64() & 1 == 0 {
+                    ClientApi::Native
+                } else {
+                    ClientApi::S3
+                }
+            }
         }
     }
 }
@@ -585,18 +599,20 @@ mix = { get = 1 }"#;
     }
 
     #[test]
-    fn mixed_api_alternates_between_native_and_s3() {
-        let apis: Vec<ClientApi> = (0..4).map(|client| Api::Mixed.for_client(client)).collect();
-        assert_eq!(
-            apis,
-            [
-                ClientApi::Native,
-                ClientApi::S3,
-                ClientApi::Native,
-                ClientApi::S3
-            ]
-        );
-        assert_eq!(Api::S3.for_client(0), ClientApi::S3);
-        assert_eq!(Api::Native.for_client(1), ClientApi::Native);
+    fn mixed_api_is_drawn_per_client_from_the_seed() {
+        let apis = |seed| -> Vec<ClientApi> {
+            (0..64)
+                .map(|client| Api::Mixed.for_client(seed, client))
+                .collect()
+        };
+        assert_eq!(apis(7), apis(7), "the same seed gives the same mix");
+        assert_ne!(apis(7), apis(8), "another seed gives another mix");
+        let native = apis(7)
+            .iter()
+            .filter(|api| **api == ClientApi::Native)
+            .count();
+        assert!((16..=48).contains(&native), "a fair coin: {native} of 64");
+        assert_eq!(Api::S3.for_client(7, 0), ClientApi::S3);
+        assert_eq!(Api::Native.for_client(7, 1), ClientApi::Native);
     }
 }
