@@ -1,4 +1,5 @@
-//! The `lockwell bench` and `lockwell compare` commands: clap arguments and
+//! The `lockwell bench`, `lockwell compare` and `lockwell results`
+//! commands: clap arguments and
 //! entry points for the `lockwell` binary (lockwell-cli), which only parses
 //! and dispatches.
 
@@ -399,6 +400,34 @@ pub fn summarize(report: &LoadReport) -> String {
         ));
     }
     text
+}
+
+/// Arguments of `lockwell results`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ResultsArgs {
+    #[command(subcommand)]
+    pub action: ResultsAction,
+}
+
+/// What `lockwell results` does.
+#[non_exhaustive]
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ResultsAction {
+    /// Merge the runs of several generator processes or machines that
+    /// loaded one target together (result files, each with its `.hlog`)
+    /// into one result: histograms added, rates summed, ratios from the
+    /// summed counts, time range the union.
+    Merge(crate::merge::MergeArgs),
+}
+
+/// Runs `lockwell results`.
+///
+/// # Errors
+/// See [`crate::merge::run_merge`].
+pub fn run_results(args: &ResultsArgs) -> anyhow::Result<()> {
+    match &args.action {
+        ResultsAction::Merge(merge) => crate::merge::run_merge(merge).map(|_| ()),
+    }
 }
 
 /// Arguments of `lockwell compare`.

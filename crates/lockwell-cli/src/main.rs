@@ -49,6 +49,8 @@ enum Command {
     /// them): per-run medians, Mann-Whitney U, A/A noise thresholds. Exits
     /// 1 when a gated metric got slower.
     Compare(lockwell_bench::cli::CompareArgs),
+    /// Work with result files: `merge` the runs of several generators.
+    Results(lockwell_bench::cli::ResultsArgs),
     /// Create a bucket (over S3: the native API has no bucket operations).
     #[command(after_help = EXIT_CODES_HELP)]
     Mb(object_commands::MbArgs),
@@ -84,6 +86,9 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Compare(args) => {
             return lockwell_bench::cli::run_compare(&args).map(|_| ExitCode::SUCCESS);
+        }
+        Command::Results(args) => {
+            return lockwell_bench::cli::run_results(&args).map(|()| ExitCode::SUCCESS);
         }
         Command::Mb(args) => ObjectCommand::Mb(args),
         Command::Put(args) => ObjectCommand::Put(args),

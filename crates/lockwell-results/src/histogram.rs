@@ -8,11 +8,15 @@
 //! precomputed [`Percentiles`].
 
 use std::collections::BTreeMap;
+use std::io;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::interval_log::{
+    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
+};
 use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
@@ -186,12 +190,95 @@ pub fn merge_interval_log(
     Ok(intervals)
 }
 
+/// One interval of an interval log, placed on the log's time axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedInterval {
+    /// The interval's tag; `""` when untagged.
+    pub tag: String,
+    /// Since the Unix epoch when the log has a `BaseTime` or `StartTime`
+    /// (as `lockwell bench`'s logs do), else the timestamp as recorded.
+    pub start: Duration,
+    pub length: Duration,
+    pub histogram: Histogram<u64>,
+}
+
+/// Every interval of an HdrHistogram interval log (`.hlog`), in log order,
+/// with timestamps made absolute: relative to `BaseTime` if the log has
+/// one, else to `StartTime`.
+///
+/// # Errors
+/// A line that is not an interval log line, or an interval that does not
+/// decode.
+pub fn read_interval_log(log: &[u8]) -> Result<Vec<LoggedInterval>, HistogramError> {
+    let mut start_time = None;
+    let mut base_time = None;
+    let mut intervals = Vec::new();
+    for entry in IntervalLogIterator::new(log) {
+        let entry = entry.map_err(|error| match error {
+            hdrhistogram::serialization::interval_log::LogIteratorError::ParseError { offset } => {
+                HistogramError::IntervalLog { offset }
+            }
+        })?;
+        match entry {
+            LogEntry::StartTime(time) => start_time = Some(time),
+            LogEntry::BaseTime(time) => base_time = Some(time),
+            LogEntry::Interval(interval) => {
+                let offset = base_time.or(start_time).unwrap_or_default();
+                intervals.push(LoggedInterval {
+                    tag: interval.tag().map_or("", |tag| tag.as_str()).to_owned(),
+                    start: offset + interval.start_timestamp(),
+                    length: interval.duration(),
+                    histogram: decode(interval.encoded_histogram())?,
+                });
+            }
+        }
+    }
+    Ok(intervals)
+}
+
+/// Writes `intervals` as one interval log whose `StartTime` and `BaseTime`
+/// are the earliest interval's start (so that timestamps are offsets
+/// from it, as in `lockwell bench`'s own logs), with `comment` at the top
+/// and values divided by `max_value_divisor` in the `#max` column.
+///
+/// # Errors
+/// The writer's error.
+pub fn write_interval_log(
+    writer: &mut impl io::Write,
+    comment: &str,
+    max_value_divisor: f64,
+    intervals: &[LoggedInterval],
+) -> io::Result<()> {
+    let base = intervals
+        .iter()
+        .map(|interval| interval.start)
+        .min()
+        .unwrap_or_default();
+    let base_time: SystemTime = UNIX_EPOCH + base;
+    let mut serializer = V2DeflateSerializer::new();
+    let mut log = IntervalLogWriterBuilder::new()
+        .add_comment(comment)
+        .with_start_time(base_time)
+        .with_base_time(base_time)
+        .with_max_value_divisor(max_value_divisor)
+        .begin_log_with(writer, &mut serializer)?;
+    for interval in intervals {
+        let tag = (!interval.tag.is_empty())
+            .then(|| Tag::new(&interval.tag))
+            .flatten();
+        log.write_histogram(
+            &interval.histogram,
+            interval.start - base,
+            interval.length,
+            tag,
+        )
+        .map_err(|error| io::Error::other(error.to_string()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-
     use super::*;
 
     fn histogram_of(values: &[u64]) -> Histogram<u64> {

@@ -33,9 +33,9 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriter, IntervalLogWriterBuilder, Tag};
 
 pub use config::{CasRetry, ConfigError, LoadConfig, LoopMode, OpMix, Operation, StopAfter};
-pub use report::{LoadReport, Tally};
+pub use report::{LoadReport, RunShape, Tally, metrics_of};
 pub use target::{Connection, Outcome, PutCondition, Request, RequestKind, Response, Target};
-pub use worker::{HistogramKey, Histograms, MAX_RECORDED_LATENCY_NS};
+pub use worker::{HistogramKey, Histograms, MAX_RECORDED_LATENCY_NS, new_histogram};
 
 use self::clock::{now, wall_clock};
 use self::worker::{IntervalReport, Shared, run_worker, write_key};

@@ -94,34 +94,22 @@ impl LoadReport {
     /// closed one; `None` if it never ran.
     #[must_use]
     pub fn latency(&self, operation: Operation) -> Option<Histogram<u64>> {
-        let from_intended_start = matches!(self.config.mode, LoopMode::Open { .. });
-        self.merged(|key| match *key {
-            HistogramKey::Intended { operation: op, .. } => from_intended_start && op == operation,
-            HistogramKey::Operation { operation: op, .. } => {
-                !from_intended_start && op == operation
-            }
-            HistogramKey::Request { .. } => false,
-        })
+        latency_of(&self.histograms, operation, self.shape().open_loop)
     }
 
     /// `operation`'s latency from its actual start (the service-time view;
     /// the same as [`Self::latency`] in a closed loop).
     #[must_use]
     pub fn service_latency(&self, operation: Operation) -> Option<Histogram<u64>> {
-        self.merged(
-            |key| matches!(*key, HistogramKey::Operation { operation: op, .. } if op == operation),
-        )
+        service_latency_of(&self.histograms, operation)
     }
 
-    fn merged(&self, mut selected: impl FnMut(&HistogramKey) -> bool) -> Option<Histogram<u64>> {
-        let mut merged: Option<Histogram<u64>> = None;
-        for (_, histogram) in self.histograms.iter().filter(|(key, _)| selected(key)) {
-            merged
-                .get_or_insert_with(new_histogram)
-                .add(histogram)
-                .expect("every histogram has the same bounds");
+    fn shape(&self) -> RunShape {
+        let mix = self.config.mix;
+        RunShape {
+            open_loop: matches!(self.config.mode, LoopMode::Open { .. }),
+            writes: mix.create + mix.cas + mix.put > 0,
         }
-        merged
     }
 
     /// The result file's metrics. Medians and p99 are gated; p99.9 and the
@@ -129,91 +117,7 @@ impl LoadReport {
     /// preemption of a few milliseconds sets them.
     #[must_use]
     pub fn metrics(&self) -> BTreeMap<String, Metric> {
-        let tally = self.tally();
-        let mut metrics = BTreeMap::new();
-        let mut add = |name: String, metric: Metric| {
-            metrics.insert(name, metric);
-        };
-        add(
-            "operations_per_s".to_owned(),
-            Metric::gated(self.per_second(tally.operations), "ops/s", Better::Higher),
-        );
-        add(
-            "requests_per_s".to_owned(),
-            Metric::informational(
-                self.per_second(tally.requests),
-                "requests/s",
-                Better::Higher,
-            ),
-        );
-        add(
-            "error_rate".to_owned(),
-            Metric::gated(
-                tally.errors as f64 / tally.requests.max(1) as f64,
-                "ratio",
-                Better::Lower,
-            ),
-        );
-        let mix = self.config.mix;
-        if mix.create + mix.cas + mix.put > 0 {
-            add(
-                "goodput_writes_per_s".to_owned(),
-                Metric::gated(
-                    self.per_second(tally.successful_writes),
-                    "writes/s",
-                    Better::Higher,
-                ),
-            );
-        }
-        if let Some(conflict_rate) = tally.conflict_rate() {
-            add(
-                "conflict_rate".to_owned(),
-                Metric::gated(conflict_rate, "ratio", Better::Lower),
-            );
-        }
-        let cas_successes = self
-            .histograms
-            .get(&HistogramKey::Operation {
-                operation: Operation::Cas,
-                outcome: Outcome::Ok,
-            })
-            .map_or(0, Histogram::len);
-        if cas_successes > 0 {
-            let cas_writes: u64 = self
-                .histograms
-                .iter()
-                .filter(|(key, _)| {
-                    matches!(
-                        key,
-                        HistogramKey::Request {
-                            kind: RequestKind::PutIfMatch,
-                            ..
-                        }
-                    )
-                })
-                .map(|(_, histogram)| histogram.len())
-                .sum();
-            add(
-                "cas_attempts_per_success".to_owned(),
-                Metric::informational(
-                    cas_writes as f64 / cas_successes as f64,
-                    "attempts",
-                    Better::Lower,
-                ),
-            );
-        }
-        let open_loop = matches!(self.config.mode, LoopMode::Open { .. });
-        for operation in Operation::ALL {
-            let name = operation.name();
-            if let Some(latency) = self.latency(operation) {
-                add_percentiles(&mut add, name, &Percentiles::of(&latency), true);
-            }
-            if open_loop && let Some(service) = self.service_latency(operation) {
-                let prefix = format!("{name}_service");
-                add_percentiles(&mut add, &prefix, &Percentiles::of(&service), false);
-            }
-        }
-        metrics
+        metrics_of(&self.histograms, self.measured, self.shape())
     }
 
     /// The result file of this run, with every histogram; the caller fills
@@ -237,6 +141,138 @@ impl LoadReport {
             .collect::<Result<_, _>>()?;
         Ok(result)
     }
+}
+
+/// What decides which metrics a run has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunShape {
+    /// Open loop: latencies are timed from the intended start.
+    pub open_loop: bool,
+    /// The op mix writes, so goodput is a metric.
+    pub writes: bool,
+}
+
+fn merged(
+    histograms: &Histograms,
+    mut selected: impl FnMut(&HistogramKey) -> bool,
+) -> Option<Histogram<u64>> {
+    let mut merged: Option<Histogram<u64>> = None;
+    for (_, histogram) in histograms.iter().filter(|(key, _)| selected(key)) {
+        merged
+            .get_or_insert_with(new_histogram)
+            .add(histogram)
+            .expect("every histogram has the same bounds");
+    }
+    merged
+}
+
+fn latency_of(
+    histograms: &Histograms,
+    operation: Operation,
+    from_intended_start: bool,
+) -> Option<Histogram<u64>> {
+    merged(histograms, |key| match *key {
+        HistogramKey::Intended { operation: op, .. } => from_intended_start && op == operation,
+        HistogramKey::Operation { operation: op, .. } => !from_intended_start && op == operation,
+        HistogramKey::Request { .. } => false,
+    })
+}
+
+fn service_latency_of(histograms: &Histograms, operation: Operation) -> Option<Histogram<u64>> {
+    merged(
+        histograms,
+        |key| matches!(*key, HistogramKey::Operation { operation: op, .. } if op == operation),
+    )
+}
+
+/// A run's metrics from its histograms and measured time (see
+/// [`LoadReport::metrics`]); also the metrics of merged runs.
+#[must_use]
+pub fn metrics_of(
+    histograms: &Histograms,
+    measured: Duration,
+    shape: RunShape,
+) -> BTreeMap<String, Metric> {
+    let tally = Tally::of(histograms);
+    let per_second = |count: u64| count as f64 / measured.as_secs_f64();
+    let mut metrics = BTreeMap::new();
+    let mut add = |name: String, metric: Metric| {
+        metrics.insert(name, metric);
+    };
+    add(
+        "operations_per_s".to_owned(),
+        Metric::gated(per_second(tally.operations), "ops/s", Better::Higher),
+    );
+    add(
+        "requests_per_s".to_owned(),
+        Metric::informational(per_second(tally.requests), "requests/s", Better::Higher),
+    );
+    add(
+        "error_rate".to_owned(),
+        Metric::gated(
+            tally.errors as f64 / tally.requests.max(1) as f64,
+            "ratio",
+            Better::Lower,
+        ),
+    );
+    if shape.writes {
+        add(
+            "goodput_writes_per_s".to_owned(),
+            Metric::gated(
+                per_second(tally.successful_writes),
+                "writes/s",
+                Better::Higher,
+            ),
+        );
+    }
+    if let Some(conflict_rate) = tally.conflict_rate() {
+        add(
+            "conflict_rate".to_owned(),
+            Metric::gated(conflict_rate, "ratio", Better::Lower),
+        );
+    }
+    let cas_successes = histograms
+        .get(&HistogramKey::Operation {
+            operation: Operation::Cas,
+            outcome: Outcome::Ok,
+        })
+        .map_or(0, Histogram::len);
+    if cas_successes > 0 {
+        let cas_writes: u64 = histograms
+            .iter()
+            .filter(|(key, _)| {
+                matches!(
+                    key,
+                    HistogramKey::Request {
+                        kind: RequestKind::PutIfMatch,
+                        ..
+                    }
+                )
+            })
+            .map(|(_, histogram)| histogram.len())
+            .sum();
+        add(
+            "cas_attempts_per_success".to_owned(),
+            Metric::informational(
+                cas_writes as f64 / cas_successes as f64,
+                "attempts",
+                Better::Lower,
+            ),
+        );
+    }
+    for operation in Operation::ALL {
+        let name = operation.name();
+        if let Some(latency) = latency_of(histograms, operation, shape.open_loop) {
+            add_percentiles(&mut add, name, &Percentiles::of(&latency), true);
+        }
+        if shape.open_loop
+            && let Some(service) = service_latency_of(histograms, operation)
+        {
+            let prefix = format!("{name}_service");
+            add_percentiles(&mut add, &prefix, &Percentiles::of(&service), false);
+        }
+    }
+    metrics
 }
 
 /// `{prefix}_p50_ns` and `_p99_ns` (gated if `gated`), `_p99_9_ns` and

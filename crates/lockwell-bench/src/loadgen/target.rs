@@ -62,6 +62,8 @@ pub enum RequestKind {
 }
 
 impl RequestKind {
+    pub const ALL: [Self; 4] = [Self::Get, Self::Put, Self::PutIfNoneMatch, Self::PutIfMatch];
+
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
@@ -111,6 +113,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Self; 8] = [
+        Self::Ok,
+        Self::NotFound,
+        Self::Conflict,
+        Self::PreconditionFailed,
+        Self::ServerError,
+        Self::Timeout,
+        Self::OtherClientError,
+        Self::TransportError,
+    ];
+
     /// The code histograms use: `200`, `404`, `409`, `412`, `5xx`,
     /// `timeout`, `other_4xx`, `transport`.
     #[must_use]

@@ -82,6 +82,30 @@ impl HistogramKey {
     pub fn tag(&self) -> String {
         format!("{}/{}/{}", self.view(), self.op(), self.outcome().code())
     }
+
+    /// The key whose [`Self::view`], [`Self::op`] and outcome code are
+    /// these (as in a result file's histograms); `None` for names this
+    /// build does not know.
+    #[must_use]
+    pub fn from_names(view: &str, op: &str, outcome: &str) -> Option<Self> {
+        let outcome = Outcome::ALL
+            .into_iter()
+            .find(|candidate| candidate.code() == outcome)?;
+        let operation = || {
+            Operation::ALL
+                .into_iter()
+                .find(|candidate| candidate.name() == op)
+        };
+        match view {
+            "request" => RequestKind::ALL
+                .into_iter()
+                .find(|candidate| candidate.name() == op)
+                .map(|kind| Self::Request { kind, outcome }),
+            "operation" => operation().map(|operation| Self::Operation { operation, outcome }),
+            "intended" => operation().map(|operation| Self::Intended { operation, outcome }),
+            _ => None,
+        }
+    }
 }
 
 pub type Histograms = BTreeMap<HistogramKey, Histogram<u64>>;
