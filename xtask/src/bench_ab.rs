@@ -339,7 +339,10 @@ fn checksum_result(summary: &serde_json::Value) -> Result<RunResult> {
             .as_f64()
             .with_context(|| format!("{name} has no median"))?;
         result.metrics.insert(
-            format!("{}_gib_per_s", name.to_lowercase().replace(['-', ' '], "_")),
+            format!(
+                "{}_gib_per_s",
+                name.to_lowercase().replace(['-', ' ', '/'], "_")
+            ),
             Metric::gated(median, "GiB/s", Better::Higher),
         );
     }
@@ -359,12 +362,17 @@ mod tests {
             "subjects": [
                 { "name": "memory-read", "gib_per_s": { "median": 9.5, "min": 9.0, "max": 10.0 } },
                 { "name": "CRC32C", "gib_per_s": { "median": 7.25, "min": 7.0, "max": 7.5 } },
+                { "name": "crc32c/multihasher", "gib_per_s": { "median": 7.0, "min": 6.5, "max": 7.5 } },
             ],
         });
         let result = checksum_result(&summary).unwrap();
         assert_eq!(
             result.metrics.keys().collect::<Vec<_>>(),
-            ["crc32c_gib_per_s", "memory_read_gib_per_s"]
+            [
+                "crc32c_gib_per_s",
+                "crc32c_multihasher_gib_per_s",
+                "memory_read_gib_per_s"
+            ]
         );
         assert_eq!(result.metrics["crc32c_gib_per_s"].value, 7.25);
         assert!(result.metrics["crc32c_gib_per_s"].gate);

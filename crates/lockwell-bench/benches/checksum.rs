@@ -11,12 +11,12 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group,
     criterion_main,
 };
+use lockwell_bench::peers::implementations;
 use lockwell_bench::{
     CopyBuffers, SERVER_CHECKSUM_SETS, digest_split_across_two_threads, memory_read_sum,
     pseudo_random_bytes, set_name,
 };
 use lockwell_core::checksum::{ChecksumAlgorithm, MultiHasher};
-use sha1::Digest as _;
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -35,97 +35,6 @@ const FLAT_SAMPLING_FROM_LEN_BYTES: usize = MIB;
 /// page: half a page apart is the physical limit; 16 bytes apart shows the
 /// `rep movsb` cliff that `CopyBuffers` documents.
 const COPY_PLACEMENTS: [(&str, usize); 2] = [("memcpy", 2048), ("memcpy-16b-past-source", 16)];
-
-/// One way to compute a checksum over a buffer; returns something derived
-/// from the digest so that the work cannot be optimised away.
-type Implementation = (&'static str, fn(&[u8]) -> u64);
-
-fn via_multihasher(algorithm: ChecksumAlgorithm, bytes: &[u8]) -> u64 {
-    let mut hasher = MultiHasher::new(&[algorithm]);
-    hasher.update(bytes);
-    let digests = hasher.finalize();
-    u64::from(digests.get(algorithm).expect("requested digest").as_bytes()[0])
-}
-
-fn first_byte(digest: &[u8]) -> u64 {
-    u64::from(digest[0])
-}
-
-fn implementations(algorithm: ChecksumAlgorithm) -> Vec<Implementation> {
-    match algorithm {
-        ChecksumAlgorithm::Crc32 => vec![
-            ("multihasher", |b| {
-                via_multihasher(ChecksumAlgorithm::Crc32, b)
-            }),
-            ("crc-fast", |b| {
-                crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32IsoHdlc, b)
-            }),
-            ("crc32fast", |b| u64::from(crc32fast::hash(b))),
-            ("crc-table16", |b| {
-                u64::from(crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISO_HDLC).checksum(b))
-            }),
-        ],
-        ChecksumAlgorithm::Crc32c => vec![
-            ("multihasher", |b| {
-                via_multihasher(ChecksumAlgorithm::Crc32c, b)
-            }),
-            ("crc-fast", |b| {
-                crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, b)
-            }),
-            ("crc32c", |b| u64::from(crc32c::crc32c(b))),
-            ("crc-table16", |b| {
-                u64::from(crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI).checksum(b))
-            }),
-        ],
-        ChecksumAlgorithm::Crc64Nvme => vec![
-            ("multihasher", |b| {
-                via_multihasher(ChecksumAlgorithm::Crc64Nvme, b)
-            }),
-            ("crc-fast", |b| {
-                crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, b)
-            }),
-            ("crc64fast-nvme", |b| {
-                let mut digest = crc64fast_nvme::Digest::new();
-                digest.write(b);
-                digest.sum64()
-            }),
-            ("crc-table16", |b| {
-                crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_NVME).checksum(b)
-            }),
-        ],
-        ChecksumAlgorithm::Sha1 => vec![
-            ("multihasher", |b| {
-                via_multihasher(ChecksumAlgorithm::Sha1, b)
-            }),
-            ("sha1", |b| first_byte(&sha1::Sha1::digest(b))),
-            ("ring", |b| {
-                first_byte(
-                    ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, b).as_ref(),
-                )
-            }),
-            ("sha1_smol", |b| {
-                first_byte(&sha1_smol::Sha1::from(b).digest().bytes())
-            }),
-        ],
-        ChecksumAlgorithm::Sha256 => vec![
-            ("multihasher", |b| {
-                via_multihasher(ChecksumAlgorithm::Sha256, b)
-            }),
-            ("sha2", |b| first_byte(&sha2::Sha256::digest(b))),
-            ("ring", |b| {
-                first_byte(ring::digest::digest(&ring::digest::SHA256, b).as_ref())
-            }),
-        ],
-        ChecksumAlgorithm::Md5 => vec![
-            ("multihasher", |b| {
-                via_multihasher(ChecksumAlgorithm::Md5, b)
-            }),
-            ("md-5", |b| first_byte(&md5::Md5::digest(b))),
-            ("md5", |b| first_byte(&md5_crate::compute(b).0)),
-        ],
-        unknown => panic!("no benchmark implementations for {unknown}"),
-    }
-}
 
 /// Fewer samples for the largest buffers, where one iteration takes
 /// milliseconds and the default would stretch the suite to many minutes;
@@ -180,12 +89,12 @@ fn algorithms(c: &mut Criterion) {
         for len_bytes in BUFFER_LENS_BYTES {
             configure_for(&mut group, len_bytes);
             let bytes = pseudo_random_bytes(len_bytes, 2);
-            for (name, implementation) in implementations(algorithm) {
+            for implementation in implementations(algorithm) {
                 group.bench_with_input(
-                    BenchmarkId::new(name, len_bytes),
+                    BenchmarkId::new(implementation.name, len_bytes),
                     &bytes,
                     |bench, bytes| {
-                        bench.iter(|| implementation(black_box(bytes)));
+                        bench.iter(|| (implementation.run)(black_box(bytes)));
                     },
                 );
             }
