@@ -365,6 +365,42 @@ mod tests {
     }
 
     #[test]
+    fn interval_logs_read_back_on_an_absolute_time_axis() {
+        let log = interval_log(&[("get/200", &[10, 20]), ("", &[5])]);
+        let intervals = read_interval_log(&log).unwrap();
+        // interval_log() writes no StartTime or BaseTime: timestamps as
+        // recorded.
+        assert_eq!(
+            intervals
+                .iter()
+                .map(|interval| (
+                    interval.tag.as_str(),
+                    interval.start,
+                    interval.histogram.len()
+                ))
+                .collect::<Vec<_>>(),
+            [
+                ("get/200", Duration::from_secs(0), 2),
+                ("", Duration::from_secs(1), 1)
+            ]
+        );
+
+        let shifted: Vec<LoggedInterval> = intervals
+            .iter()
+            .map(|interval| LoggedInterval {
+                start: interval.start + Duration::from_secs(1_700_000_000),
+                ..interval.clone()
+            })
+            .collect();
+        let mut written = Vec::new();
+        write_interval_log(&mut written, "merged", 1e6, &shifted).unwrap();
+        let text = String::from_utf8(written.clone()).unwrap();
+        assert!(text.contains("#[StartTime: 1700000000"), "{text}");
+        assert!(text.contains("#[BaseTime: 1700000000"), "{text}");
+        assert_eq!(read_interval_log(&written).unwrap(), shifted);
+    }
+
+    #[test]
     fn a_corrupt_interval_log_is_an_error() {
         let mut log = interval_log(&[("get/200", &[10])]);
         log.extend_from_slice(b"this is not an interval\n");
