@@ -46,7 +46,13 @@ where
     let (alive, mut finished) = mpsc::channel::<()>(1);
     tokio::pin!(shutdown);
     loop {
+        // `biased` here and below: an unbiased select! draws its branch
+        // order from tokio's thread RNG, which tokio seeds from a
+        // process-wide counter, so under madsim a seed's run depended on
+        // how many seeds the process had run before it (a campaign's
+        // failing seed did not replay alone).
         tokio::select! {
+            biased;
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
@@ -107,6 +113,7 @@ async fn serve_connection(
     let connection = builder.serve_connection(io, ConnectionService::new(app));
     tokio::pin!(connection);
     let outcome = tokio::select! {
+        biased;
         outcome = connection.as_mut() => outcome,
         // A new value (shutdown) or a dropped sender (serve returned).
         _ = stop.changed() => {
