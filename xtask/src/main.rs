@@ -56,12 +56,13 @@ enum SimAction {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Many seeds: `--workload W --seeds N [--start S] [--shard i/n]`.
+    /// Many seeds: `--workload W --seeds N [--start S] [--shard i/n]
+    /// [--jobs J]` (J defaults to the number of cores).
     Campaign {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Each seed twice in fresh processes: `--workload W --seeds N`.
+    /// Each seed twice in fresh processes: `--workload W --seeds N [--jobs J]`.
     Determinism {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -319,20 +320,43 @@ fn clippy_sim() -> Result<()> {
     )
 }
 
-/// Seeds of each workload in the short campaign `cargo xtask test` runs.
-const TEST_CAMPAIGN_SEEDS: u32 = 6;
+/// Seeds of each workload in the short campaign `cargo xtask test` runs
+/// (about 5 s per workload on two cores).
+const TEST_CAMPAIGN_SEEDS: u32 = 50;
 /// Seeds of each workload the test's determinism check runs twice.
-const TEST_DETERMINISM_SEEDS: u32 = 2;
+const TEST_DETERMINISM_SEEDS: u32 = 10;
+/// Where the test's campaigns write their result files: build output,
+/// not the committed baselines under `results/`.
+const TEST_SIM_RESULTS_DIR: &str = "target/sim-results";
 
 fn sim_action(action: Option<SimAction>) -> Result<()> {
     match action {
         None => {
             sim(TEST_SIM_SEEDS, None, true)?;
+            let jobs = sim_jobs();
             for workload in workload_names()? {
                 let seeds = TEST_CAMPAIGN_SEEDS.to_string();
-                sim_binary(&["campaign", "--workload", &workload, "--seeds", &seeds])?;
+                sim_binary(&[
+                    "campaign",
+                    "--workload",
+                    &workload,
+                    "--seeds",
+                    &seeds,
+                    "--jobs",
+                    &jobs,
+                    "--results-dir",
+                    TEST_SIM_RESULTS_DIR,
+                ])?;
                 let seeds = TEST_DETERMINISM_SEEDS.to_string();
-                sim_binary(&["determinism", "--workload", &workload, "--seeds", &seeds])?;
+                sim_binary(&[
+                    "determinism",
+                    "--workload",
+                    &workload,
+                    "--seeds",
+                    &seeds,
+                    "--jobs",
+                    &jobs,
+                ])?;
             }
             Ok(())
         }
@@ -342,9 +366,27 @@ fn sim_action(action: Option<SimAction>) -> Result<()> {
             check_determinism,
         }) => sim(seeds, seed, check_determinism),
         Some(SimAction::Run { args }) => sim_binary_with("run", &args),
-        Some(SimAction::Campaign { args }) => sim_binary_with("campaign", &args),
-        Some(SimAction::Determinism { args }) => sim_binary_with("determinism", &args),
+        Some(SimAction::Campaign { args }) => sim_binary_with("campaign", &with_jobs(args)),
+        Some(SimAction::Determinism { args }) => sim_binary_with("determinism", &with_jobs(args)),
     }
+}
+
+/// Seeds the simulator runs at once: one process per core.
+fn sim_jobs() -> String {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .to_string()
+}
+
+/// `args` with `--jobs <cores>` unless the caller chose a number.
+fn with_jobs(mut args: Vec<String>) -> Vec<String> {
+    if !args
+        .iter()
+        .any(|arg| arg == "--jobs" || arg.starts_with("--jobs="))
+    {
+        args.extend(["--jobs".to_owned(), sim_jobs()]);
+    }
+    args
 }
 
 /// The shipped workloads: the stems of `workloads/*.toml`, sorted.

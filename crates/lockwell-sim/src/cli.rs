@@ -1,15 +1,18 @@
 //! The command line of the `lockwell-sim` binary.
 //!
 //! This is the one place in the crate that reads the wall clock and
-//! spawns processes: to report how fast a campaign ran, and to run each
-//! seed of the determinism check in fresh processes. Neither reaches the
-//! simulated world.
+//! spawns processes: to report how fast a campaign ran, and to run seeds
+//! in worker processes ([`crate::workers`]), several at once and, for the
+//! determinism check, each seed twice in different processes. Neither
+//! reaches the simulated world.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::fs;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use lockwell_server::buggify;
@@ -18,12 +21,18 @@ use lockwell_sim::runner::{SeedResult, run_seed};
 use lockwell_workload::{FaultProfile, WorkloadSpec};
 use serde::Serialize;
 
+use crate::workers::{PointRecord, SeedSummary, ViolationLine, WorkerCommand, run_in_processes};
+
 /// Entries of a failing run printed with its verdict, at most.
 const MAX_ENTRIES_SHOWN: usize = 10;
-/// A campaign prints its progress every this many seeds.
-const PROGRESS_EVERY_SEEDS: u64 = 50;
-/// The version of the campaign result file.
-const CAMPAIGN_RESULT_VERSION: u32 = 1;
+/// Without a terminal, progress is a line every this many seeds...
+const PROGRESS_EVERY_SEEDS: u64 = 100;
+/// ...or every this many seconds, whichever comes first.
+const PROGRESS_EVERY_S: u64 = 10;
+/// On a terminal, the progress line is redrawn at most this often.
+const PROGRESS_REDRAW_MS: u64 = 100;
+/// The version of the campaign result file (2: `jobs` and per-core rates).
+const CAMPAIGN_RESULT_VERSION: u32 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +65,10 @@ enum Command_ {
         /// Print only the trace hash (for the determinism check).
         #[arg(long)]
         hash_only: bool,
+        /// Print the verdict as one JSON line (for `campaign`, which runs
+        /// every seed in a process of its own).
+        #[arg(long, conflicts_with = "hash_only")]
+        json_summary: bool,
     },
     /// Many seeds: progress, a summary, a JSON result under `results/`;
     /// exits non-zero on any violation.
@@ -71,6 +84,10 @@ enum Command_ {
         shard: Option<(u64, u64)>,
         #[arg(long, default_value = "results")]
         results_dir: PathBuf,
+        /// Seeds run at once, each in a process of its own (default: one
+        /// per core).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: Option<u64>,
     },
     /// Each seed twice, each time in a fresh process; the trace hashes must
     /// agree.
@@ -81,7 +98,18 @@ enum Command_ {
         seeds: u64,
         #[arg(long, default_value_t = 0)]
         start: u64,
+        /// Processes at once (default: one per core).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        jobs: Option<u64>,
     },
+}
+
+/// Processes at once when `--jobs` is not given: one per core.
+fn jobs_or_default(jobs: Option<u64>) -> usize {
+    jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        |jobs| usize::try_from(jobs).unwrap_or(usize::MAX),
+    )
 }
 
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
@@ -131,6 +159,7 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             seed,
             history,
             hash_only,
+            json_summary,
         } => {
             let (spec, profile) = load(&cli.workloads_dir, &workload, faults)?;
             let result = run_seed(&spec, &profile, seed);
@@ -145,8 +174,14 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             let hash = result.history().trace_hash();
             if hash_only {
                 println!("{hash}");
+            } else if json_summary {
+                let summary = summarize(&workload, seed, &result, faults);
+                println!(
+                    "{}",
+                    serde_json::to_string(&summary).map_err(|error| error.to_string())?
+                );
             } else {
-                print_verdict(&workload, seed, &result, faults);
+                print!("{}", verdict(&workload, seed, &result, faults));
             }
             Ok(if result.violations.is_empty() {
                 ExitCode::SUCCESS
@@ -160,18 +195,68 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             start,
             shard,
             results_dir,
+            jobs,
         } => {
             let (spec, profile) = load(&cli.workloads_dir, &workload, faults)?;
-            campaign(&spec, &profile, seeds, start, shard, &results_dir, faults)
+            let plan = CampaignPlan {
+                spec: &spec,
+                profile: &profile,
+                workers: WorkerCommand {
+                    workloads_dir: cli.workloads_dir.clone(),
+                    workload,
+                    faults: cli.faults.clone(),
+                },
+                jobs: jobs_or_default(jobs),
+            };
+            campaign(&plan, seeds, start, shard, &results_dir)
         }
         Command_::Determinism {
             workload,
             seeds,
             start,
+            jobs,
         } => {
             load(&cli.workloads_dir, &workload, faults)?;
-            determinism(&cli.workloads_dir, &workload, faults, seeds, start)
+            let workers = WorkerCommand {
+                workloads_dir: cli.workloads_dir.clone(),
+                workload,
+                faults: cli.faults.clone(),
+            };
+            determinism(&workers, jobs_or_default(jobs), seeds, start)
         }
+    }
+}
+
+fn summarize(workload: &str, seed: u64, result: &SeedResult, faults: Option<&str>) -> SeedSummary {
+    SeedSummary {
+        seed,
+        trace_hash: result.history().trace_hash().to_string(),
+        requests: result.history().entries.len() as u64,
+        simulated_ns: result.outcome.simulated_ns,
+        server_kills: result.outcome.faults.server_kills,
+        buggify: result
+            .outcome
+            .buggify
+            .iter()
+            .map(|(name, count)| {
+                (
+                    (*name).to_owned(),
+                    PointRecord {
+                        reached: count.reached,
+                        fired: count.fired,
+                    },
+                )
+            })
+            .collect(),
+        violations: result
+            .violations
+            .iter()
+            .map(|violation| ViolationLine {
+                rule: violation.rule.to_owned(),
+                message: violation.message.clone(),
+            })
+            .collect(),
+        report: (!result.violations.is_empty()).then(|| verdict(workload, seed, result, faults)),
     }
 }
 
@@ -184,7 +269,10 @@ fn replay_command(workload: &str, seed: u64, faults: Option<&str>) -> String {
     )
 }
 
-fn print_verdict(workload: &str, seed: u64, result: &SeedResult, faults: Option<&str>) {
+/// The verdict `run` prints: a line of counts, then for a failing run the
+/// rules broken, the requests involved and the replay command.
+fn verdict(workload: &str, seed: u64, result: &SeedResult, faults: Option<&str>) -> String {
+    let mut text = String::new();
     let outcome = &result.outcome;
     let hash = result.history().trace_hash();
     let verdict = if result.violations.is_empty() {
@@ -192,7 +280,8 @@ fn print_verdict(workload: &str, seed: u64, result: &SeedResult, faults: Option<
     } else {
         "FAIL"
     };
-    println!(
+    let _ = writeln!(
+        text,
         "{verdict} workload={workload} seed={seed} trace={hash} requests={} simulated={:.3}s \
          kills={} clogs={} partitions={} lost_responses={}",
         result.history().entries.len(),
@@ -206,32 +295,28 @@ fn print_verdict(workload: &str, seed: u64, result: &SeedResult, faults: Option<
             .map_or(0, |count| count.fired),
     );
     for violation in &result.violations {
-        println!("  violates {}: {}", violation.rule, violation.message);
+        let _ = writeln!(text, "  violates {}: {}", violation.rule, violation.message);
         let shown = violation.entries.len().saturating_sub(MAX_ENTRIES_SHOWN);
         for id in &violation.entries[shown..] {
             let entry: &Entry = &result.history().entries[usize::try_from(*id).expect("an index")];
-            println!(
+            let _ = writeln!(
+                text,
                 "    {}",
                 serde_json::to_string(entry).expect("entries serialise")
             );
         }
     }
     if !result.violations.is_empty() {
-        println!("  replay: {}", replay_command(workload, seed, faults));
+        let _ = writeln!(text, "  replay: {}", replay_command(workload, seed, faults));
     }
+    text
 }
 
 #[derive(Debug, Serialize)]
 struct ViolationRecord {
     seed: u64,
-    rule: &'static str,
+    rule: String,
     message: String,
-}
-
-#[derive(Debug, Default, Serialize)]
-struct PointRecord {
-    reached: u64,
-    fired: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -245,14 +330,19 @@ struct CampaignResult {
     seeds: u64,
     shard: Option<String>,
     violations: Vec<ViolationRecord>,
-    buggify: BTreeMap<&'static str, PointRecord>,
-    buggify_never_fired: Vec<&'static str>,
+    buggify: BTreeMap<String, PointRecord>,
+    buggify_never_fired: Vec<String>,
     simulated_requests: u64,
     server_kills: u64,
+    /// Seeds that ran at once, each in a process of its own.
+    jobs: u64,
     wall_time_ms: u64,
     simulated_time_ms: u64,
     seeds_per_s: f64,
     simulated_requests_per_wall_s: f64,
+    /// `simulated_requests_per_wall_s` over `jobs`: the simulator's speed
+    /// on one core.
+    simulated_requests_per_core_s: f64,
     simulated_to_wall_time_ratio: f64,
 }
 
@@ -275,76 +365,198 @@ fn wall_clock() -> std::time::Instant {
     std::time::Instant::now()
 }
 
+/// What a campaign runs and how.
+struct CampaignPlan<'a> {
+    spec: &'a WorkloadSpec,
+    profile: &'a FaultProfile,
+    workers: WorkerCommand,
+    /// Seeds run at once, each in a process of its own.
+    jobs: usize,
+}
+
+/// Seeds done over seeds planned, on stderr: a line redrawn in place on a
+/// terminal, a line now and then otherwise (CI logs).
+struct Progress {
+    label: String,
+    total: u64,
+    done: u64,
+    violations: u64,
+    began: Instant,
+    on_terminal: bool,
+    last_shown: Instant,
+    last_shown_done: u64,
+}
+
+impl Progress {
+    fn new(label: String, total: u64) -> Self {
+        let now = wall_clock();
+        Self {
+            label,
+            total,
+            done: 0,
+            violations: 0,
+            began: now,
+            on_terminal: std::io::stderr().is_terminal(),
+            last_shown: now,
+            last_shown_done: 0,
+        }
+    }
+
+    fn seed_done(&mut self, violations: usize) {
+        self.done += 1;
+        self.violations += violations as u64;
+        let since_shown = self.last_shown.elapsed();
+        let due = if self.on_terminal {
+            since_shown >= Duration::from_millis(PROGRESS_REDRAW_MS) || self.done == self.total
+        } else {
+            self.done - self.last_shown_done >= PROGRESS_EVERY_SEEDS
+                || since_shown >= Duration::from_secs(PROGRESS_EVERY_S)
+        };
+        if due {
+            self.show();
+        }
+    }
+
+    fn line(&self) -> String {
+        let elapsed_s = self.began.elapsed().as_secs_f64().max(1e-9);
+        let rate = self.done as f64 / elapsed_s;
+        let eta_s = if rate > 0.0 {
+            (self.total - self.done) as f64 / rate
+        } else {
+            f64::INFINITY
+        };
+        format!(
+            "{}: {}/{} seeds, {} violations, {rate:.1} seeds/s, ETA {eta_s:.0}s",
+            self.label, self.done, self.total, self.violations
+        )
+    }
+
+    fn show(&mut self) {
+        self.last_shown = wall_clock();
+        self.last_shown_done = self.done;
+        if self.on_terminal {
+            eprint!("\r\x1b[2K{}", self.line());
+        } else {
+            eprintln!("  {}", self.line());
+        }
+    }
+
+    /// Ends the redrawn line so that what follows starts on a line of its
+    /// own.
+    fn finish(&self) {
+        if self.on_terminal && self.done > 0 {
+            eprintln!();
+        }
+    }
+
+    /// Prints `text` (a failing seed's verdict) above the progress line.
+    fn print_above(&self, text: &str) {
+        if self.on_terminal {
+            eprint!("\r\x1b[2K");
+        }
+        print!("{text}");
+    }
+}
+
+/// A campaign's totals, summed over seeds in whatever order they finish.
+#[derive(Default)]
+struct Totals {
+    violations: Vec<ViolationRecord>,
+    points: BTreeMap<String, PointRecord>,
+    requests: u64,
+    simulated_ns: u64,
+    kills: u64,
+    ran: u64,
+}
+
+impl Totals {
+    fn add(&mut self, summary: SeedSummary) {
+        self.ran += 1;
+        self.requests += summary.requests;
+        self.simulated_ns += summary.simulated_ns;
+        self.kills += summary.server_kills;
+        for (name, count) in summary.buggify {
+            let point = self.points.entry(name).or_default();
+            point.reached += count.reached;
+            point.fired += count.fired;
+        }
+        let seed = summary.seed;
+        self.violations.extend(
+            summary
+                .violations
+                .into_iter()
+                .map(|violation| ViolationRecord {
+                    seed,
+                    rule: violation.rule,
+                    message: violation.message,
+                }),
+        );
+    }
+}
+
 fn campaign(
-    spec: &WorkloadSpec,
-    profile: &FaultProfile,
+    plan: &CampaignPlan<'_>,
     seeds: u64,
     start: u64,
     shard: Option<(u64, u64)>,
     results_dir: &Path,
-    faults: Option<&str>,
 ) -> Result<ExitCode, String> {
-    let began = wall_clock();
-    let mut violations = Vec::new();
-    let mut points: BTreeMap<&'static str, PointRecord> = buggify::POINTS
-        .iter()
-        .map(|(name, _)| (*name, PointRecord::default()))
-        .collect();
-    let (mut requests, mut simulated_ns, mut kills, mut ran) = (0u64, 0u64, 0u64, 0u64);
+    let spec = plan.spec;
     let (shard_index, shard_count) = shard.unwrap_or((0, 1));
-    for index in (0..seeds).filter(|index| index % shard_count == shard_index) {
-        let seed = start + index;
-        let result = run_seed(spec, profile, seed);
-        ran += 1;
-        requests += result.history().entries.len() as u64;
-        simulated_ns += result.outcome.simulated_ns;
-        kills += result.outcome.faults.server_kills;
-        for (name, count) in &result.outcome.buggify {
-            let point = points.entry(name).or_default();
-            point.reached += count.reached;
-            point.fired += count.fired;
+    let planned: Vec<u64> = (0..seeds)
+        .filter(|index| index % shard_count == shard_index)
+        .map(|index| start + index)
+        .collect();
+    let jobs = plan.jobs.clamp(1, planned.len().max(1));
+    let mut totals = Totals {
+        points: buggify::POINTS
+            .iter()
+            .map(|(name, _)| ((*name).to_owned(), PointRecord::default()))
+            .collect(),
+        ..Totals::default()
+    };
+    let mut progress = Progress::new(spec.name.clone(), planned.len() as u64);
+    let mut on_result = |summary: SeedSummary| {
+        if let Some(report) = &summary.report {
+            progress.print_above(report);
         }
-        if !result.violations.is_empty() {
-            print_verdict(&spec.name, seed, &result, faults);
-        }
-        violations.extend(result.violations.iter().map(|violation| ViolationRecord {
-            seed,
-            rule: violation.rule,
-            message: violation.message.clone(),
-        }));
-        if ran % PROGRESS_EVERY_SEEDS == 0 {
-            eprintln!(
-                "  {}: {ran} seeds, {} violations, {:.1}s",
-                spec.name,
-                violations.len(),
-                began.elapsed().as_secs_f64()
-            );
-        }
-    }
-    let wall_s = began.elapsed().as_secs_f64().max(1e-9);
-    let never_fired = points
+        progress.seed_done(summary.violations.len());
+        totals.add(summary);
+    };
+    run_in_processes(&plan.workers, jobs, &planned, &mut on_result)?;
+    progress.finish();
+    let wall_s = progress.began.elapsed().as_secs_f64().max(1e-9);
+    totals
+        .violations
+        .sort_by(|a, b| (a.seed, &a.rule).cmp(&(b.seed, &b.rule)));
+    let never_fired = totals
+        .points
         .iter()
         .filter(|(_, point)| point.fired == 0)
-        .map(|(name, _)| *name)
+        .map(|(name, _)| name.clone())
         .collect();
+    let simulated_ns = totals.simulated_ns;
+    let requests_per_wall_s = totals.requests as f64 / wall_s;
     let result = CampaignResult {
         format: "lockwell-sim-campaign",
         version: CAMPAIGN_RESULT_VERSION,
         git_commit: git_commit(),
         workload: spec.name.clone(),
-        fault_profile: profile.name.clone(),
+        fault_profile: plan.profile.name.clone(),
         start,
-        seeds: ran,
+        seeds: totals.ran,
         shard: shard.map(|(index, count)| format!("{index}/{count}")),
-        violations,
-        buggify: points,
+        violations: totals.violations,
+        buggify: totals.points,
         buggify_never_fired: never_fired,
-        simulated_requests: requests,
-        server_kills: kills,
+        simulated_requests: totals.requests,
+        server_kills: totals.kills,
+        jobs: jobs as u64,
         wall_time_ms: (wall_s * 1000.0) as u64,
         simulated_time_ms: simulated_ns / 1_000_000,
-        seeds_per_s: ran as f64 / wall_s,
-        simulated_requests_per_wall_s: requests as f64 / wall_s,
+        seeds_per_s: totals.ran as f64 / wall_s,
+        simulated_requests_per_wall_s: requests_per_wall_s,
+        simulated_requests_per_core_s: requests_per_wall_s / jobs as f64,
         simulated_to_wall_time_ratio: simulated_ns as f64 / 1e9 / wall_s,
     };
     println!(
@@ -361,7 +573,7 @@ fn campaign(
         if result.violations.is_empty() {
             String::new()
         } else {
-            let seeds: std::collections::BTreeSet<u64> = result
+            let seeds: BTreeSet<u64> = result
                 .violations
                 .iter()
                 .map(|violation| violation.seed)
@@ -370,14 +582,16 @@ fn campaign(
         }
     );
     println!(
-        "  simulated requests {}, server kills {}, wall {:.2}s, simulated {:.1}s: \
-         {:.1} seeds/s, {:.0} requests/wall-s, {:.0}x real time",
+        "  simulated requests {}, server kills {}, wall {:.2}s on {jobs} {}, simulated {:.1}s: \
+         {:.1} seeds/s, {:.0} requests/wall-s ({:.0} per core), {:.0}x real time",
         result.simulated_requests,
         result.server_kills,
         wall_s,
+        if jobs == 1 { "process" } else { "processes" },
         simulated_ns as f64 / 1e9,
         result.seeds_per_s,
         result.simulated_requests_per_wall_s,
+        result.simulated_requests_per_core_s,
         result.simulated_to_wall_time_ratio
     );
     for (name, point) in &result.buggify {
@@ -410,74 +624,52 @@ fn campaign(
     })
 }
 
-/// The trace hash of `seed`, from a fresh process of this binary.
-fn hash_in_fresh_process(
-    dir: &Path,
-    workload: &str,
-    faults: Option<&str>,
-    seed: u64,
-) -> Result<std::process::Child, String> {
-    let exe = std::env::current_exe().map_err(|error| error.to_string())?;
-    let mut command = Command::new(exe);
-    command.arg("--workloads-dir").arg(dir);
-    if let Some(faults) = faults {
-        command.args(["--faults", faults]);
-    }
-    command
-        .args([
-            "run",
-            "--workload",
-            workload,
-            "--seed",
-            &seed.to_string(),
-            "--hash-only",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .map_err(|error| error.to_string())
-}
-
+/// Runs every seed twice, each time in a fresh process, and compares the
+/// trace hashes.
 fn determinism(
-    dir: &Path,
-    workload: &str,
-    faults: Option<&str>,
+    workers: &WorkerCommand,
+    jobs: usize,
     seeds: u64,
     start: u64,
 ) -> Result<ExitCode, String> {
-    let began = wall_clock();
-    let mut diverged = Vec::new();
-    for seed in start..start + seeds {
-        // Both processes at once: two cores, half the wall time.
-        let first = hash_in_fresh_process(dir, workload, faults, seed)?;
-        let second = hash_in_fresh_process(dir, workload, faults, seed)?;
-        let hashes: Vec<String> = [first, second]
-            .into_iter()
-            .map(|child| {
-                child
-                    .wait_with_output()
-                    .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
-                    .map_err(|error| error.to_string())
-            })
-            .collect::<Result<_, _>>()?;
-        if hashes[0].is_empty() || hashes[0] != hashes[1] {
-            eprintln!(
-                "  seed {seed}: trace hashes {} and {}",
-                hashes[0], hashes[1]
-            );
-            diverged.push(seed);
-        }
+    let workload = &workers.workload;
+    let forward: Vec<u64> = (start..start + seeds).collect();
+    let mut progress = Progress::new(format!("{workload} determinism"), 2 * seeds);
+    // Both runs of a seed are queued together: at most `jobs` processes
+    // at once, every one fresh.
+    let runs: Vec<u64> = forward.iter().flat_map(|&seed| [seed, seed]).collect();
+    let mut hashes: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    run_in_processes(workers, jobs, &runs, |summary| {
+        progress.seed_done(0);
+        hashes
+            .entry(summary.seed)
+            .or_default()
+            .push(summary.trace_hash);
+    })?;
+    progress.finish();
+    let diverged: Vec<u64> = forward
+        .iter()
+        .copied()
+        .filter(|seed| {
+            hashes
+                .get(seed)
+                .is_none_or(|pair| pair.len() != 2 || pair[0] != pair[1])
+        })
+        .collect();
+    for seed in &diverged {
+        eprintln!("  seed {seed}: trace hashes {:?}", hashes.get(seed));
     }
     println!(
-        "determinism {workload}: {seeds} seeds from {start}, each twice in fresh processes: {} \
-         diverged{} ({:.1}s)",
+        "determinism {workload}: {seeds} seeds from {start}, each twice in fresh processes \
+         ({} at once): {} diverged{} ({:.1}s)",
+        jobs.clamp(1, runs.len().max(1)),
         diverged.len(),
         if diverged.is_empty() {
             String::new()
         } else {
             format!(" (seeds {diverged:?})")
         },
-        began.elapsed().as_secs_f64()
+        progress.began.elapsed().as_secs_f64()
     );
     Ok(if diverged.is_empty() {
         ExitCode::SUCCESS

@@ -5,6 +5,8 @@
 
 #[cfg(madsim)]
 mod cli;
+#[cfg(madsim)]
+mod workers;
 
 #[cfg(madsim)]
 fn main() -> std::process::ExitCode {

@@ -1,0 +1,144 @@
+//! Seeds run in child processes of this binary, several at once.
+//!
+//! The simulator is single-threaded, so a campaign uses more than one core
+//! by running seeds in several processes at a time. Each seed gets a fresh
+//! process of its own (`lockwell-sim run --seed S --json-summary`), so a
+//! campaign's verdict on a seed is exactly what `run` replays: state that
+//! outlives a run inside one process cannot leak into the next seed. Such
+//! state exists: tokio seeds the RNG of an unbiased `select!` from a
+//! process-wide counter, and seeds of the partition and chaos profiles
+//! still came out differently after other seeds in the same process. A
+//! fresh process costs a few milliseconds; a seed runs for tens.
+//!
+//! Results arrive in completion order; callers aggregate them in ways that
+//! do not depend on that order.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+
+use serde::{Deserialize, Serialize};
+
+/// A BUGGIFY point's counts over one or more seeds.
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct PointRecord {
+    pub(crate) reached: u64,
+    pub(crate) fired: u64,
+}
+
+/// A violation as a worker reports it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ViolationLine {
+    pub(crate) rule: String,
+    pub(crate) message: String,
+}
+
+/// What a campaign needs from one seed's run: one JSON line of a worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SeedSummary {
+    pub(crate) seed: u64,
+    pub(crate) trace_hash: String,
+    pub(crate) requests: u64,
+    pub(crate) simulated_ns: u64,
+    pub(crate) server_kills: u64,
+    pub(crate) buggify: BTreeMap<String, PointRecord>,
+    /// Empty when the seed passed.
+    pub(crate) violations: Vec<ViolationLine>,
+    /// The verdict as `run` prints it (rules broken, requests involved,
+    /// replay command), for a failing seed only.
+    pub(crate) report: Option<String>,
+}
+
+/// How to run one seed: this binary with the campaign's workload.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerCommand {
+    pub(crate) workloads_dir: PathBuf,
+    pub(crate) workload: String,
+    pub(crate) faults: Option<String>,
+}
+
+impl WorkerCommand {
+    fn command(&self, seed: u64) -> Result<Command, String> {
+        let exe = std::env::current_exe().map_err(|error| error.to_string())?;
+        let mut command = Command::new(exe);
+        command.arg("--workloads-dir").arg(&self.workloads_dir);
+        if let Some(faults) = &self.faults {
+            command.args(["--faults", faults]);
+        }
+        command
+            .args(["run", "--workload", &self.workload, "--seed"])
+            .arg(seed.to_string())
+            .arg("--json-summary")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        Ok(command)
+    }
+}
+
+/// A seed's summary from its process's output.
+fn parse_summary(seed: u64, output: std::io::Result<Output>) -> Result<SeedSummary, String> {
+    let output = output.map_err(|error| format!("running seed {seed}: {error}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    let summary: SeedSummary = serde_json::from_str(line).map_err(|_| {
+        format!(
+            "seed {seed} ended ({}) without a verdict (see its output above; replay it with \
+             `run --seed {seed}`)",
+            output.status
+        )
+    })?;
+    if summary.seed != seed {
+        return Err(format!(
+            "the process of seed {seed} reported seed {}",
+            summary.seed
+        ));
+    }
+    Ok(summary)
+}
+
+/// Runs `seeds`, each in a process of its own with at most `jobs` at once,
+/// and calls `on_result` with each seed's summary as it arrives
+/// (completion order).
+#[allow(clippy::disallowed_methods)] // The campaign's driver, outside any simulation.
+pub(crate) fn run_in_processes(
+    command: &WorkerCommand,
+    jobs: usize,
+    seeds: &[u64],
+    mut on_result: impl FnMut(SeedSummary),
+) -> Result<(), String> {
+    let jobs = jobs.max(1);
+    let (sender, receiver) = mpsc::channel::<(u64, std::io::Result<Output>)>();
+    let mut queue = seeds.iter().copied();
+    let mut running = 0usize;
+    let mut start_next = |running: &mut usize| -> Result<(), String> {
+        if let Some(seed) = queue.next() {
+            let child = command
+                .command(seed)?
+                .spawn()
+                .map_err(|error| format!("starting seed {seed}: {error}"))?;
+            let sender = sender.clone();
+            // A thread per child collects its output and waits for it, so
+            // the parent waits on all of them at once.
+            std::thread::spawn(move || {
+                let output = child.wait_with_output();
+                let _receiver_gone = sender.send((seed, output));
+            });
+            *running += 1;
+        }
+        Ok(())
+    };
+    for _ in 0..jobs {
+        start_next(&mut running)?;
+    }
+    while running > 0 {
+        let (seed, output) = receiver
+            .recv()
+            .map_err(|_| "a seed's process vanished".to_owned())?;
+        running -= 1;
+        on_result(parse_summary(seed, output)?);
+        start_next(&mut running)?;
+    }
+    Ok(())
+}
