@@ -38,6 +38,8 @@ mod exec;
 mod io;
 pub mod native;
 pub mod observe;
+#[cfg(feature = "planted-bugs")]
+pub mod planted;
 mod pool;
 pub mod retry;
 pub mod runtime;

@@ -42,6 +42,18 @@
 //! here, not about SigV4's 15-minute window (A1). The jumps of a run add
 //! up to at most [`MAX_TOTAL_CLOCK_ADVANCE_MS`], inside the idempotency
 //! retention, so a retry within a run is always inside its window (I1).
+//!
+//! # Planted bugs
+//!
+//! Built with the feature `planted-bugs` (forwarded to lockwell-client's;
+//! lockwell-core's loom bugs stay off), the clients carry the bugs of
+//! `lockwell_client::planted`, and `tests/planted_bugs.rs` proves a
+//! shipped workload catches them within 200 seeds and replays the failing
+//! seed in a fresh process. Build that in its own target dir, so the
+//! correct simulator in `target/sim` is never replaced:
+//! `RUSTFLAGS="--cfg madsim" cargo test --release -p lockwell-sim
+//! --features planted-bugs --target-dir target/sim-planted --test
+//! planted_bugs -- --nocapture`.
 
 use std::collections::BTreeMap;
 use std::future::Future;

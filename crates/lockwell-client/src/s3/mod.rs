@@ -179,10 +179,10 @@ impl<C: Connector> S3Client<C> {
         mut request: S3Request,
         parse: impl Fn(CollectedResponse) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let call = Call {
-            operation,
-            class: request.class(),
-        };
+        let class = request.class();
+        #[cfg(feature = "planted-bugs")]
+        let class = crate::planted::s3_request_class(operation, class);
+        let call = Call { operation, class };
         let target = &self.inner.target;
         self.inner
             .core
