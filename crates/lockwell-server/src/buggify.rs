@@ -13,8 +13,9 @@
 /// Every BUGGIFY point in the server, with what firing it does.
 pub const POINTS: &[(&str, &str)] = &[(
     LOST_RESPONSE_AFTER_COMMIT,
-    "a successful write is durable, then its response is never sent: the \
-     client sees a timeout for a write that took effect",
+    "a successful write is durable, then its connection closes instead of \
+     answering: the client sees the connection end for a write that took \
+     effect",
 )];
 
 /// The response to a committed write is lost (DESIGN.md write path,

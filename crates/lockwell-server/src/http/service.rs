@@ -5,7 +5,6 @@
 //! connection.
 
 use std::any::Any;
-use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -257,6 +256,15 @@ impl<F: Future> Future for CatchUnwind<F> {
 }
 
 /// hyper's per-connection service: hands each request to [`App`].
+/// Why a connection is dropped without an answer: the simulator's
+/// BUGGIFY point [`crate::buggify::LOST_RESPONSE_AFTER_COMMIT`] fired.
+/// hyper closes the connection on a service error, so the client sees its
+/// connection end (EOF) right after the commit, as when a server or a
+/// middlebox dies between commit and answer; never in a normal build.
+#[derive(Debug, thiserror::Error)]
+#[error("the response to a committed write was dropped (BUGGIFY)")]
+pub(crate) struct ResponseDropped;
+
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectionService {
     app: Arc<App>,
@@ -270,8 +278,8 @@ impl ConnectionService {
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+    type Error = ResponseDropped;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, ResponseDropped>> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let app = self.app.clone();
@@ -291,12 +299,12 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
                     .into_response(&resource, "")
             });
             // BUGGIFY (simulator only): the write is durable, its answer is
-            // lost. hyper drops this future when the client hangs up.
+            // lost: the connection closes instead.
             if is_write
                 && response.status().is_success()
                 && crate::buggify!(crate::buggify::LOST_RESPONSE_AFTER_COMMIT)
             {
-                std::future::pending::<()>().await;
+                return Err(ResponseDropped);
             }
             Ok(response)
         })
