@@ -142,3 +142,58 @@ pub(crate) fn run_in_processes(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    use super::*;
+
+    fn output(code: i32, stdout: &str) -> std::io::Result<Output> {
+        Ok(Output {
+            status: ExitStatus::from_raw(code << 8),
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: Vec::new(),
+        })
+    }
+
+    fn summary_line(seed: u64) -> String {
+        serde_json::to_string(&SeedSummary {
+            seed,
+            trace_hash: "00ff".to_owned(),
+            requests: 3,
+            simulated_ns: 5,
+            server_kills: 1,
+            buggify: BTreeMap::new(),
+            violations: vec![ViolationLine {
+                rule: "C1".to_owned(),
+                message: "two winners".to_owned(),
+            }],
+            report: Some("FAIL ...\n".to_owned()),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_seeds_summary_is_its_process_last_stdout_line_even_when_the_seed_failed() {
+        let stdout = format!("something else\n{}\n", summary_line(7));
+        let summary = parse_summary(7, output(1, &stdout)).unwrap();
+        assert_eq!((summary.seed, summary.requests), (7, 3));
+        assert_eq!(summary.violations[0].rule, "C1");
+    }
+
+    #[test]
+    fn a_process_without_a_verdict_or_with_another_seeds_is_an_error_naming_the_seed() {
+        let cases = [
+            (output(101, ""), "seed 7 ended"),
+            (output(0, "not json\n"), "seed 7 ended"),
+            (output(0, &summary_line(8)), "reported seed 8"),
+            (Err(std::io::Error::other("no such file")), "running seed 7"),
+        ];
+        for (output, expected) in cases {
+            let error = parse_summary(7, output).unwrap_err();
+            assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+        }
+    }
+}
