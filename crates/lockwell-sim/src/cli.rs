@@ -516,7 +516,8 @@ fn campaign(
         ..Totals::default()
     };
     let mut progress = Progress::new(spec.name.clone(), planned.len() as u64);
-    let mut on_result = |summary: SeedSummary| {
+    let mut on_result = |seed: u64, summary: Result<SeedSummary, String>| {
+        let summary = summary.unwrap_or_else(|error| crashed(&plan.workers, seed, error));
         if let Some(report) = &summary.report {
             progress.print_above(report);
         }
@@ -624,6 +625,28 @@ fn campaign(
     })
 }
 
+/// A seed whose process ended without a verdict (a panic, most likely:
+/// its message is above) as a failing seed with its replay command.
+fn crashed(workers: &WorkerCommand, seed: u64, error: String) -> SeedSummary {
+    let replay = replay_command(&workers.workload, seed, workers.faults.as_deref());
+    SeedSummary {
+        seed,
+        trace_hash: String::new(),
+        requests: 0,
+        simulated_ns: 0,
+        server_kills: 0,
+        buggify: BTreeMap::new(),
+        report: Some(format!(
+            "CRASH workload={} seed={seed}: {error}\n  replay: {replay}\n",
+            workers.workload
+        )),
+        violations: vec![ViolationLine {
+            rule: "crash".to_owned(),
+            message: error,
+        }],
+    }
+}
+
 /// Runs every seed twice, each time in a fresh process, and compares the
 /// trace hashes.
 fn determinism(
@@ -639,12 +662,13 @@ fn determinism(
     // at once, every one fresh.
     let runs: Vec<u64> = forward.iter().flat_map(|&seed| [seed, seed]).collect();
     let mut hashes: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-    run_in_processes(workers, jobs, &runs, |summary| {
+    run_in_processes(workers, jobs, &runs, |seed, summary| {
         progress.seed_done(0);
-        hashes
-            .entry(summary.seed)
-            .or_default()
-            .push(summary.trace_hash);
+        let hash = summary.map_or_else(
+            |error| format!("no hash: {error}"),
+            |summary| summary.trace_hash,
+        );
+        hashes.entry(seed).or_default().push(hash);
     })?;
     progress.finish();
     let diverged: Vec<u64> = forward

@@ -84,8 +84,7 @@ fn parse_summary(seed: u64, output: std::io::Result<Output>) -> Result<SeedSumma
     let line = stdout.lines().last().unwrap_or_default();
     let summary: SeedSummary = serde_json::from_str(line).map_err(|_| {
         format!(
-            "seed {seed} ended ({}) without a verdict (see its output above; replay it with \
-             `run --seed {seed}`)",
+            "seed {seed} ended ({}) without a verdict (its output is above)",
             output.status
         )
     })?;
@@ -99,14 +98,15 @@ fn parse_summary(seed: u64, output: std::io::Result<Output>) -> Result<SeedSumma
 }
 
 /// Runs `seeds`, each in a process of its own with at most `jobs` at once,
-/// and calls `on_result` with each seed's summary as it arrives
-/// (completion order).
+/// and calls `on_result` with each seed and its summary as it arrives
+/// (completion order), or why there is none: a seed whose process crashed
+/// is that seed's finding, not the end of the campaign.
 #[allow(clippy::disallowed_methods)] // The campaign's driver, outside any simulation.
 pub(crate) fn run_in_processes(
     command: &WorkerCommand,
     jobs: usize,
     seeds: &[u64],
-    mut on_result: impl FnMut(SeedSummary),
+    mut on_result: impl FnMut(u64, Result<SeedSummary, String>),
 ) -> Result<(), String> {
     let jobs = jobs.max(1);
     let (sender, receiver) = mpsc::channel::<(u64, std::io::Result<Output>)>();
@@ -137,7 +137,7 @@ pub(crate) fn run_in_processes(
             .recv()
             .map_err(|_| "a seed's process vanished".to_owned())?;
         running -= 1;
-        on_result(parse_summary(seed, output)?);
+        on_result(seed, parse_summary(seed, output));
         start_next(&mut running)?;
     }
     Ok(())
