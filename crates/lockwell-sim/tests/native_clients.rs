@@ -39,6 +39,10 @@ fn r1_native_tokens_expire_mid_run_and_are_reminted() {
             }
         }
     }
+    eprintln!(
+        "seeds {SEEDS:?}: {clock_advances} clock jumps, {remints} re-mints after a 401, \
+         {native} native and {s3} S3 requests"
+    );
     assert!(clock_advances > 0, "the server's clock never jumped");
     assert!(remints > 0, "no native client ever re-minted after a 401");
     assert!(native > 0 && s3 > 0, "native {native}, s3 {s3}");
