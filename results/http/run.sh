@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Contended compare-and-swap over HTTP: the matrix of docs/benchmarks.md
-# ("Over HTTP"). For each target: 1, 8 and 64 racers, on 1 key and on
+# ("Over HTTP"). For each target: 1, 8, 64 and 256 racers, on 1 key and on
 # 10,000 keys (zipf 0.99), a 412 answered at once or after a jittered
 # backoff, REPS short runs each, interleaved (every cell's first run before
 # any cell's second). Result files and interval logs go to
@@ -11,7 +11,7 @@
 #
 # Environment: REPS (default 3), DURATION (default 3s), WARMUP (500ms),
 # LOCKWELL (default target/release/lockwell), KEYS (default "1 10000"),
-# RACERS (default "1 8 64"), RETRIES (default "immediate backoff"; also
+# RACERS (default "1 8 64 256"), RETRIES (default "immediate backoff"; also
 # backoff-wide: base 1 ms, cap 100 ms, scaled to a loopback round trip
 # rather than to the in-process commit path).
 set -euo pipefail
@@ -51,7 +51,7 @@ for target in "$@"; do
     esac
     for rep in $(seq 1 "$reps"); do
         for keys in ${KEYS:-1 10000}; do
-            for racers in ${RACERS:-1 8 64}; do
+            for racers in ${RACERS:-1 8 64 256}; do
                 for retry in ${RETRIES:-immediate backoff}; do
                     case "$retry" in
                         backoff-wide) retry_args=(--cas-retry backoff --backoff-base-us 1000 --backoff-cap-us 100000) ;;
