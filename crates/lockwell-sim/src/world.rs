@@ -59,6 +59,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -232,6 +233,7 @@ enum SimClient {
     Native {
         native: NativeClient<TcpConnector>,
         s3: S3Client<TcpConnector>,
+        tokens: Arc<TokenStats>,
     },
 }
 
@@ -246,16 +248,35 @@ impl Clock for ServerClock {
     }
 }
 
-/// Counts native requests answered 401: each is followed by one re-mint
-/// (R1) unless it answered the request sent after a re-mint, which the
-/// history records as a 401.
+/// The native clients' 401s: every 401 the server answered is followed
+/// by one re-mint (R1), except one returned to the caller (the answer to
+/// the request sent again after the re-mint).
 #[derive(Debug, Default)]
-struct UnauthorizedCount(std::sync::atomic::AtomicU64);
+struct TokenStats {
+    /// Observed: requests the server answered 401.
+    answered_401: AtomicU64,
+    /// 401s the native client returned to the world.
+    returned_401: AtomicU64,
+}
 
-impl Observer for UnauthorizedCount {
+impl TokenStats {
+    fn note_returned<T>(&self, result: &Result<T, Error>) {
+        if let Err(Error::Unauthorized(_)) = result {
+            self.returned_401.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn remints(&self) -> u64 {
+        self.answered_401
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.returned_401.load(Ordering::Relaxed))
+    }
+}
+
+impl Observer for TokenStats {
     fn on_request(&self, event: &RequestEvent<'_>) {
         if let lockwell_client::Outcome::Failed(Error::Unauthorized(_)) = event.outcome {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.answered_401.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -275,31 +296,25 @@ fn s3_client(profile: &FaultProfile) -> S3Client<TcpConnector> {
 }
 
 /// A native client whose tokens live a lifetime drawn from the profile.
-fn native_client(
-    profile: &FaultProfile,
-    unauthorized: &Arc<UnauthorizedCount>,
-) -> NativeClient<TcpConnector> {
+fn native_client(profile: &FaultProfile, tokens: &Arc<TokenStats>) -> NativeClient<TcpConnector> {
     let mut config = NativeConfig::new(format!("http://{}", server_addr()), ACCESS_KEY, SECRET_KEY);
     let token_ttl_ms = draw(profile.token_ttl_ms);
     config.token_ttl_ms = Some(token_ttl_ms);
     config.token_refresh_margin_ms = token_ttl_ms / TOKEN_REFRESH_MARGIN_DIVISOR;
     config.transport.attempt_timeout_ms = profile.client_timeout_ms;
     config.transport.connect_timeout_ms = profile.client_timeout_ms;
-    let observer: Arc<dyn Observer> = unauthorized.clone();
+    let observer: Arc<dyn Observer> = tokens.clone();
     let runtime = ClientRuntime::new(SimRandom).with_observer(observer);
     NativeClient::with_connector(config, TcpConnector, runtime)
         .expect("the simulator's client configuration is valid")
 }
 
-fn sim_client(
-    api: ClientApi,
-    profile: &FaultProfile,
-    unauthorized: &Arc<UnauthorizedCount>,
-) -> SimClient {
+fn sim_client(api: ClientApi, profile: &FaultProfile, tokens: &Arc<TokenStats>) -> SimClient {
     match api {
         ClientApi::Native => SimClient::Native {
-            native: native_client(profile, unauthorized),
+            native: native_client(profile, tokens),
             s3: s3_client(profile),
+            tokens: Arc::clone(tokens),
         },
         _ => SimClient::S3(s3_client(profile)),
     }
@@ -316,9 +331,18 @@ fn client_condition(condition: &Precondition) -> Option<ClientCondition> {
 }
 
 /// The outcome of a failed request: a 4xx is a definite failure; anything
-/// else (5xx, transport, timeout) may have taken effect.
+/// else (5xx, transport, timeout) may have taken effect. So may a request
+/// refused authentication (401, 403): the refusal answers the last
+/// attempt only, and an earlier attempt of a retried request (a DELETE, a
+/// keyed put) may have committed before its answer was lost, e.g. when the
+/// server's clock jumped while the retry was in flight (403
+/// RequestTimeTooSkewed). Other 4xx come from the engine, after the
+/// idempotency table: a replayed key answers its first result (I1, I7).
 fn failure(error: &Error) -> Outcome {
     match error.status() {
+        Some(status @ (401 | 403)) => Outcome::Indeterminate {
+            reason: format!("authentication refused ({status}) the last attempt: {error}"),
+        },
         Some(status) if (400..500).contains(&status) => Outcome::Failed {
             status,
             code: error.code().unwrap_or_default().to_owned(),
@@ -395,7 +419,7 @@ impl SimClient {
     async fn send(&self, request: &Request) -> Outcome {
         match self {
             Self::S3(s3) => Self::send_s3(s3, request).await,
-            Self::Native { native, .. } => Self::send_native(native, request).await,
+            Self::Native { native, tokens, .. } => Self::send_native(native, tokens, request).await,
         }
     }
 
@@ -465,14 +489,17 @@ impl SimClient {
         }
     }
 
-    async fn send_native(native: &NativeClient<TcpConnector>, request: &Request) -> Outcome {
+    async fn send_native(
+        native: &NativeClient<TcpConnector>,
+        tokens: &TokenStats,
+        request: &Request,
+    ) -> Outcome {
         match request {
-            Request::Get { key } => read(
-                native
-                    .get_object(BUCKET, key)
-                    .await
-                    .map(|got| (got.body, got.etag)),
-            ),
+            Request::Get { key } => {
+                let got = native.get_object(BUCKET, key).await;
+                tokens.note_returned(&got);
+                read(got.map(|got| (got.body, got.etag)))
+            }
             Request::Put {
                 key,
                 value,
@@ -492,22 +519,18 @@ impl SimClient {
                     );
                 }
                 let body = PutBody::from(value.clone().into_bytes());
-                written(
-                    native
-                        .put_object(BUCKET, key, body, &options)
-                        .await
-                        .map(|put| put.etag),
-                )
+                let put = native.put_object(BUCKET, key, body, &options).await;
+                tokens.note_returned(&put);
+                written(put.map(|put| put.etag))
             }
             Request::Delete { key, condition } => {
                 let if_match = match condition {
                     Precondition::Matches { etag } => Some(parse_etag(etag)),
                     _ => None,
                 };
-                deleted(
-                    native.delete_object(BUCKET, key, if_match.as_ref()).await,
-                    if_match.is_some(),
-                )
+                let delete = native.delete_object(BUCKET, key, if_match.as_ref()).await;
+                tokens.note_returned(&delete);
+                deleted(delete, if_match.is_some())
             }
             Request::Copy {
                 source,
@@ -534,7 +557,9 @@ impl SimClient {
                         },
                     },
                 };
-                written(native.copy_object(&copy).await.map(|copy| copy.etag))
+                let copied = native.copy_object(&copy).await;
+                tokens.note_returned(&copied);
+                written(copied.map(|copy| copy.etag))
             }
             Request::CompleteMultipart { .. } => {
                 unreachable!("a multipart complete is sent by `complete_multipart`")
@@ -986,22 +1011,6 @@ impl Faults {
     }
 }
 
-/// How many 401s native clients answered with a re-mint: every 401 but
-/// those returned to the caller after the re-mint's second send (R1).
-fn token_remints(unauthorized: &UnauthorizedCount, history: &History) -> u64 {
-    let returned = history
-        .entries
-        .iter()
-        .filter(|entry| {
-            entry.api == Api::Native && matches!(entry.outcome, Outcome::Failed { status: 401, .. })
-        })
-        .count();
-    unauthorized
-        .0
-        .load(std::sync::atomic::Ordering::Relaxed)
-        .saturating_sub(u64::try_from(returned).expect("fits u64"))
-}
-
 /// Runs one seed's world to the end. Call inside a madsim runtime seeded
 /// with `config.seed`.
 ///
@@ -1069,7 +1078,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
         net.packet_loss_rate = profile.packet_loss_rate;
     });
 
-    let unauthorized = Arc::new(UnauthorizedCount::default());
+    let tokens = Arc::new(TokenStats::default());
     let mut client_nodes = Vec::new();
     let mut client_tasks = Vec::new();
     for process in 0..spec.clients {
@@ -1082,7 +1091,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
         let ops = generator.client(process);
         let task = ClientTask {
             process,
-            client: sim_client(ops.api(), &profile, &unauthorized),
+            client: sim_client(ops.api(), &profile, &tokens),
             recorder: recorder.clone(),
             started,
         };
@@ -1162,10 +1171,9 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     .unwrap_or(u64::MAX);
     let server_failures = server_failures.lock().expect("poisoned").clone();
     let faults = *counts.lock().expect("poisoned");
-    let history = recorder.history(simulated_ns);
     RunOutcome {
-        token_remints: token_remints(&unauthorized, &history),
-        history,
+        history: recorder.history(simulated_ns),
+        token_remints: tokens.remints(),
         checker_process,
         unfinished_clients,
         server_failures,

@@ -21,6 +21,26 @@ const SERVER_ADDR: &str = "10.0.0.1:7000";
 const MESSAGES: u32 = 150;
 const MESSAGE_GAP_MS: u64 = 5;
 const MAX_CLOG_MS: u64 = 500;
+/// madsim refuses a connect whose first packet is lost, and may delay the
+/// server's bind by up to 5 s (its own BUGGIFY): the client tries this
+/// often, `CONNECT_RETRY_MS` apart.
+const CONNECT_ATTEMPTS: u32 = 100;
+const CONNECT_RETRY_MS: u64 = 100;
+
+async fn connect(addr: SocketAddr) -> TcpStream {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return stream,
+            Err(error) if attempts < CONNECT_ATTEMPTS => {
+                assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+                tokio::time::sleep(Duration::from_millis(CONNECT_RETRY_MS)).await;
+            }
+            Err(error) => panic!("connect: {error} after {attempts} attempts"),
+        }
+    }
+}
 
 /// Reads one length-prefixed frame.
 async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
@@ -88,10 +108,14 @@ async fn two_nodes_exchange_messages_under_seeded_faults() {
         .build();
     let client_id = client.id();
 
+    // A clogged node refuses connects: the clog starts once the client is
+    // connected.
+    let (connected, on_connected) = tokio::sync::oneshot::channel();
     let exchange = client.spawn(async move {
-        // Let the server bind before the first connect.
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let mut stream = TcpStream::connect(server_addr).await.expect("connect");
+        let mut stream = connect(server_addr).await;
+        connected
+            .send(())
+            .expect("the test waits for the connection");
         let mut round_trips = Vec::new();
         for i in 0..MESSAGES {
             let message = format!("message {i} from client");
@@ -109,6 +133,7 @@ async fn two_nodes_exchange_messages_under_seeded_faults() {
     });
 
     // Clog the client in the middle of the exchange: its messages wait.
+    on_connected.await.expect("the client connects");
     tokio::time::sleep(Duration::from_millis(50)).await;
     NetSim::current().clog_node(client_id);
     tokio::time::sleep(Duration::from_millis(clog_ms)).await;
