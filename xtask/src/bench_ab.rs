@@ -37,6 +37,11 @@ pub(crate) struct BenchAbArgs {
     /// whose verdicts are all "same" by construction.
     #[arg(long)]
     smoke: bool,
+    /// Also compare instruction counts under callgrind (needs valgrind,
+    /// and a REF that has `instruction-bench`): one measurement per side,
+    /// flagged beyond 0.5% (see `cargo xtask bench-instructions`).
+    #[arg(long)]
+    instructions: bool,
 }
 
 /// The binaries one side runs.
@@ -76,8 +81,13 @@ pub(crate) fn bench_ab(args: &BenchAbArgs) -> Result<()> {
     let bench_ab_dir = root.join("target/bench-ab");
     let reference = Reference::check_out(&args.reference)?;
     let short = reference.short();
-    let a_bin = reference.build(&BUILD, None)?;
-    let b_bin = build_working_tree(&BUILD, args.b_features.as_deref())?;
+    let build = if args.instructions {
+        &BUILD_WITH_INSTRUCTIONS
+    } else {
+        &BUILD
+    };
+    let a_bin = reference.build(build, None)?;
+    let b_bin = build_working_tree(build, args.b_features.as_deref())?;
 
     #[allow(clippy::disallowed_methods)] // a developer tool: names the session directory.
     let session_ms = std::time::SystemTime::now()
@@ -126,6 +136,22 @@ pub(crate) fn bench_ab(args: &BenchAbArgs) -> Result<()> {
             regressions.push(set);
         }
     }
+    if args.instructions {
+        println!(
+            "\n==> instructions: A = {} ({short}), B = working tree{}",
+            args.reference,
+            features_label(args.b_features.as_deref())
+        );
+        let flagged = crate::bench_instructions::compare_builds(
+            &a_bin.join("instruction-bench"),
+            &b_bin.join("instruction-bench"),
+            ["A".to_owned(), "B".to_owned()],
+            &session.join("callgrind"),
+        )?;
+        if flagged > 0 {
+            regressions.push("instruction counts (changed by more than 0.5%)");
+        }
+    }
     println!("\nresult files: {}", session.display());
     if !regressions.is_empty() {
         bail!("B is slower than A in: {}", regressions.join(", "));
@@ -162,6 +188,12 @@ pub(crate) struct Build {
 const BUILD: Build = Build {
     packages: &["lockwell-cli", "lockwell-bench"],
     binaries: &BINARIES,
+    name: "bench-ab",
+};
+
+const BUILD_WITH_INSTRUCTIONS: Build = Build {
+    packages: &["lockwell-cli", "lockwell-bench"],
+    binaries: &["lockwell", "checksum-summary", "instruction-bench"],
     name: "bench-ab",
 };
 

@@ -139,16 +139,7 @@ pub(crate) fn bench_instructions(args: &BenchInstructionsArgs) -> Result<()> {
     for run in 0..args.runs {
         for side in &mut sides {
             eprintln!("==> run {}/{} of {}", run + 1, args.runs, side.label);
-            let mut counts = BTreeMap::new();
-            for (name, iterations) in &workloads {
-                let per_iteration = instructions_per_iteration(
-                    &side.instruction_bench,
-                    name,
-                    *iterations,
-                    &scratch,
-                )?;
-                counts.insert(name.clone(), per_iteration);
-            }
+            let counts = measure(&side.instruction_bench, &workloads, &scratch)?;
             let mut result = instructions_result(&counts, &workloads, &valgrind);
             result.created_at_unix_ms = now_unix_ms();
             result.git.clone_from(&side.git);
@@ -181,6 +172,60 @@ pub(crate) fn bench_instructions(args: &BenchInstructionsArgs) -> Result<()> {
         _ => unreachable!("one or two sides"),
     }
     Ok(())
+}
+
+/// Instructions per iteration of every workload, one callgrind pair each.
+fn measure(
+    instruction_bench: &Path,
+    workloads: &[(String, u64)],
+    scratch: &Path,
+) -> Result<BTreeMap<String, f64>> {
+    workloads
+        .iter()
+        .map(|(name, iterations)| {
+            let per_iteration =
+                instructions_per_iteration(instruction_bench, name, *iterations, scratch)?;
+            Ok((name.clone(), per_iteration))
+        })
+        .collect()
+}
+
+/// `bench-ab --instructions`: one measurement of each of two builds'
+/// `instruction-bench` (counts repeat exactly, so one is enough), the
+/// comparison table on stdout; returns how many workloads were flagged.
+pub(crate) fn compare_builds(
+    a_instruction_bench: &Path,
+    b_instruction_bench: &Path,
+    labels: [String; 2],
+    scratch: &Path,
+) -> Result<usize> {
+    check_valgrind()?;
+    std::fs::create_dir_all(scratch)?;
+    let workloads = list_workloads(a_instruction_bench)?;
+    let [a_label, b_label] = labels;
+    let mut sides = [
+        (a_label, a_instruction_bench),
+        (b_label, b_instruction_bench),
+    ]
+    .map(|(label, instruction_bench)| Side {
+        label,
+        directory: "",
+        instruction_bench: instruction_bench.to_owned(),
+        git: None,
+        runs: Vec::new(),
+    });
+    for side in &mut sides {
+        eprintln!("==> instruction counts of {}", side.label);
+        side.runs
+            .push(measure(&side.instruction_bench, &workloads, scratch)?);
+    }
+    std::fs::remove_dir_all(scratch)?;
+    let [reference, working_tree] = &sides;
+    Ok(print_comparison(
+        reference,
+        working_tree,
+        DEFAULT_THRESHOLD_PERCENT,
+    ))
 }
 
 fn write_working_tree_result(
