@@ -34,6 +34,36 @@ const PROGRESS_REDRAW_MS: u64 = 100;
 /// The version of the campaign result file (2: `jobs` and per-core rates).
 const CAMPAIGN_RESULT_VERSION: u32 = 2;
 
+/// Exit status when stdout's reader went away (`lockwell-sim ... | head`):
+/// what a shell reports for a process ended by SIGPIPE.
+const EXIT_BROKEN_PIPE: i32 = 141;
+
+/// `print!` that ends the process quietly when stdout is a closed pipe
+/// instead of panicking, as `print!` does.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` likewise.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+fn write_stdout(text: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(text).and_then(|()| stdout.flush());
+    if let Err(error) = written {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(EXIT_BROKEN_PIPE);
+        }
+        eprintln!("lockwell-sim: cannot write to stdout: {error}");
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "lockwell-sim",
@@ -173,15 +203,15 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             }
             let hash = result.history().trace_hash();
             if hash_only {
-                println!("{hash}");
+                outln!("{hash}");
             } else if json_summary {
                 let summary = summarize(&workload, seed, &result, faults);
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string(&summary).map_err(|error| error.to_string())?
                 );
             } else {
-                print!("{}", verdict(&workload, seed, &result, faults));
+                out!("{}", verdict(&workload, seed, &result, faults));
             }
             Ok(if result.violations.is_empty() {
                 ExitCode::SUCCESS
@@ -264,8 +294,16 @@ fn replay_command(workload: &str, seed: u64, faults: Option<&str>) -> String {
     let faults = faults
         .map(|name| format!(" --faults {name}"))
         .unwrap_or_default();
+    // A seed reproduces only in the build that ran it: a planted-bug build
+    // replays from its own target dir, with the feature on.
+    let runner = if cfg!(feature = "planted-bugs") {
+        "RUSTFLAGS=\"--cfg madsim\" cargo run --release -p lockwell-sim --features planted-bugs \
+         --target-dir target/sim-planted --"
+    } else {
+        "cargo xtask sim"
+    };
     format!(
-        "cargo xtask sim run --workload {workload} --seed {seed}{faults} --history {workload}-{seed}.jsonl"
+        "{runner} run --workload {workload} --seed {seed}{faults} --history {workload}-{seed}.jsonl"
     )
 }
 
@@ -454,7 +492,7 @@ impl Progress {
         if self.on_terminal {
             eprint!("\r\x1b[2K");
         }
-        print!("{text}");
+        out!("{text}");
     }
 }
 
@@ -560,7 +598,7 @@ fn campaign(
         simulated_requests_per_core_s: requests_per_wall_s / jobs as f64,
         simulated_to_wall_time_ratio: simulated_ns as f64 / 1e9 / wall_s,
     };
-    println!(
+    outln!(
         "campaign {} ({}): {} seeds from {start}{}, {} violations{}",
         result.workload,
         result.fault_profile,
@@ -582,7 +620,7 @@ fn campaign(
             format!(" (seeds {seeds:?})")
         }
     );
-    println!(
+    outln!(
         "  simulated requests {}, server kills {}, wall {:.2}s on {jobs} {}, simulated {:.1}s: \
          {:.1} seeds/s, {:.0} requests/wall-s ({:.0} per core), {:.0}x real time",
         result.simulated_requests,
@@ -596,13 +634,14 @@ fn campaign(
         result.simulated_to_wall_time_ratio
     );
     for (name, point) in &result.buggify {
-        println!(
+        outln!(
             "  BUGGIFY {name}: reached {}, fired {}",
-            point.reached, point.fired
+            point.reached,
+            point.fired
         );
     }
     if !result.buggify_never_fired.is_empty() {
-        println!("  BUGGIFY never fired: {:?}", result.buggify_never_fired);
+        outln!("  BUGGIFY never fired: {:?}", result.buggify_never_fired);
     }
     fs::create_dir_all(results_dir)
         .map_err(|error| format!("{}: {error}", results_dir.display()))?;
@@ -617,7 +656,7 @@ fn campaign(
         fs::File::create(&path).map_err(|error| format!("{}: {error}", path.display()))?;
     serde_json::to_writer_pretty(&mut file, &result).map_err(|error| error.to_string())?;
     writeln!(file).map_err(|error| error.to_string())?;
-    println!("  result: {}", path.display());
+    outln!("  result: {}", path.display());
     Ok(if result.violations.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -683,7 +722,7 @@ fn determinism(
     for seed in &diverged {
         eprintln!("  seed {seed}: trace hashes {:?}", hashes.get(seed));
     }
-    println!(
+    outln!(
         "determinism {workload}: {seeds} seeds from {start}, each twice in fresh processes \
          ({} at once): {} diverged{} ({:.1}s)",
         jobs.clamp(1, runs.len().max(1)),
