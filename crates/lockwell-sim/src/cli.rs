@@ -321,7 +321,7 @@ fn verdict(workload: &str, seed: u64, result: &SeedResult, faults: Option<&str>)
     let _ = writeln!(
         text,
         "{verdict} workload={workload} seed={seed} trace={hash} requests={} simulated={:.3}s \
-         kills={} clogs={} partitions={} lost_responses={}",
+         kills={} clogs={} partitions={} lost_responses={} clock_jumps={} remints={}",
         result.history().entries.len(),
         outcome.simulated_ns as f64 / 1e9,
         outcome.faults.server_kills,
@@ -331,6 +331,8 @@ fn verdict(workload: &str, seed: u64, result: &SeedResult, faults: Option<&str>)
             .buggify
             .get(buggify::LOST_RESPONSE_AFTER_COMMIT)
             .map_or(0, |count| count.fired),
+        outcome.faults.clock_advances,
+        outcome.token_remints,
     );
     for violation in &result.violations {
         let _ = writeln!(text, "  violates {}: {}", violation.rule, violation.message);
