@@ -67,6 +67,11 @@ enum SimAction {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The simulator against a deliberately broken client (feature
+    /// `planted-bugs`, built apart in `target/sim-planted`): a shipped
+    /// workload must catch it within 200 seeds and the failing seed must
+    /// replay bit-for-bit in a fresh process.
+    Planted,
 }
 
 #[derive(Subcommand)]
@@ -302,6 +307,9 @@ fn has_nextest() -> bool {
 
 const SIM_ENV: [(&str, &str); 1] = [("RUSTFLAGS", "--cfg madsim")];
 const SIM_TARGET_DIR: &str = "target/sim";
+/// Planted-bug builds never share a target dir with the correct simulator,
+/// whose binary campaigns run.
+const SIM_PLANTED_TARGET_DIR: &str = "target/sim-planted";
 
 fn clippy_sim() -> Result<()> {
     cargo(
@@ -368,6 +376,23 @@ fn sim_action(action: Option<SimAction>) -> Result<()> {
         Some(SimAction::Run { args }) => sim_binary_with("run", &args),
         Some(SimAction::Campaign { args }) => sim_binary_with("campaign", &with_jobs(args)),
         Some(SimAction::Determinism { args }) => sim_binary_with("determinism", &with_jobs(args)),
+        Some(SimAction::Planted) => cargo(
+            &[
+                "test",
+                "--release",
+                "-p",
+                "lockwell-sim",
+                "--features",
+                "planted-bugs",
+                "--target-dir",
+                SIM_PLANTED_TARGET_DIR,
+                "--test",
+                "planted_bugs",
+                "--",
+                "--nocapture",
+            ],
+            &SIM_ENV,
+        ),
     }
 }
 
