@@ -175,16 +175,25 @@ pub(crate) fn bench_instructions(args: &BenchInstructionsArgs) -> Result<()> {
 }
 
 /// Instructions per iteration of every workload, one callgrind pair each.
+///
+/// Every build runs from the same path, with the same arguments, working
+/// directory and environment: the process's initial stack and its first
+/// heap allocations (clap copies `argv[0]`) depend on their lengths, and
+/// with them the alignment of later buffers, which moves `memcpy`'s
+/// instruction count. One binary run from two directories counted 2
+/// instructions per put apart.
 fn measure(
     instruction_bench: &Path,
     workloads: &[(String, u64)],
     scratch: &Path,
 ) -> Result<BTreeMap<String, f64>> {
+    let staged = scratch.join("staged-instruction-bench");
+    std::fs::copy(instruction_bench, &staged)
+        .with_context(|| format!("copying {}", instruction_bench.display()))?;
     workloads
         .iter()
         .map(|(name, iterations)| {
-            let per_iteration =
-                instructions_per_iteration(instruction_bench, name, *iterations, scratch)?;
+            let per_iteration = instructions_per_iteration(&staged, name, *iterations, scratch)?;
             Ok((name.clone(), per_iteration))
         })
         .collect()
@@ -304,7 +313,12 @@ fn callgrind_total(
     scratch: &Path,
 ) -> Result<u64> {
     let out_file = scratch.join("callgrind.out");
-    let output = Command::new("valgrind")
+    let mut command = Command::new("valgrind");
+    command.env_clear().current_dir(scratch);
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    let output = command
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out_file.display()))
         .arg(instruction_bench)
