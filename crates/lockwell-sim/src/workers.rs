@@ -5,10 +5,14 @@
 //! process of its own (`lockwell-sim run --seed S --json-summary`), so a
 //! campaign's verdict on a seed is exactly what `run` replays: state that
 //! outlives a run inside one process cannot leak into the next seed. Such
-//! state exists: tokio seeds the RNG of an unbiased `select!` from a
-//! process-wide counter, and seeds of the partition and chaos profiles
-//! still came out differently after other seeds in the same process. A
-//! fresh process costs a few milliseconds; a seed runs for tens.
+//! state has leaked before: tokio seeds its thread RNG from a
+//! process-wide counter, and both an unbiased `select!` and a `watch`
+//! channel with several waiters drew from it, so partition and chaos
+//! seeds came out differently after other seeds in the same process.
+//! Both are gone and `tests/in_process_replay.rs` holds a run after others
+//! to a fresh process's hash; the fresh process stays as the guarantee
+//! for what that test does not cover. It costs a few milliseconds; a seed
+//! runs for tens.
 //!
 //! Results arrive in completion order; callers aggregate them in ways that
 //! do not depend on that order.

@@ -59,7 +59,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -92,7 +92,7 @@ use madsim::runtime::Handle;
 use madsim::task::JoinHandle;
 use madsim::task::NodeId;
 use madsim::time::{Instant, TimeHandle};
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 use crate::history::{
     Api, History, HistoryRecorder, Invocation, OpResult, Outcome, Precondition, Request,
@@ -895,7 +895,44 @@ impl Future for ClientsDone {
     }
 }
 
-/// Applies the fault profile until `stop` turns true, then heals what it
+/// The fault window's end, awaited by every fault task at once.
+///
+/// Not a `tokio::sync::watch` channel: each wait on a watch receiver
+/// registers with one of eight `Notify`s picked by tokio's thread RNG,
+/// which tokio seeds from a process-wide counter, so the order in which
+/// the fault tasks woke at the window's end, and the run after it,
+/// depended on how many seeds the process had run before (a partition or
+/// chaos seed hashed differently after others in the same process than
+/// alone). One `Notify` wakes its waiters in an order of its own.
+#[derive(Default)]
+struct FaultWindow {
+    closed: AtomicBool,
+    closing: Notify,
+}
+
+impl FaultWindow {
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.closing.notify_waiters();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Returns once the window is closed.
+    async fn closed(&self) {
+        let closing = self.closing.notified();
+        tokio::pin!(closing);
+        // Registered before the check, so a `close` after it still wakes us.
+        closing.as_mut().enable();
+        if !self.is_closed() {
+            closing.await;
+        }
+    }
+}
+
+/// Applies the fault profile until its window closes, then heals what it
 /// broke. Each kind of fault is a Poisson process of its own.
 struct Faults {
     profile: FaultProfile,
@@ -903,6 +940,7 @@ struct Faults {
     clients: Vec<NodeId>,
     disk: Arc<SimDisk>,
     counts: Arc<Mutex<FaultCounts>>,
+    window: FaultWindow,
 }
 
 impl Faults {
@@ -912,24 +950,24 @@ impl Faults {
 
     /// Sleeps until the next event of `rate_per_s`; `false` when the fault
     /// window closed first.
-    async fn wait_next(rate_per_s: f64, stop: &mut watch::Receiver<bool>) -> bool {
+    async fn wait_next(&self, rate_per_s: f64) -> bool {
         let delay = Duration::from_millis(next_event_ms(rate_per_s));
         // `biased`: tokio's select! otherwise polls its branches in an
         // order drawn from a per-process seed, which breaks replay.
         let window_open = tokio::select! {
             biased;
             () = tokio::time::sleep(delay) => true,
-            _ = stop.wait_for(|stopped| *stopped) => false,
+            () = self.window.closed() => false,
         };
-        window_open && !*stop.borrow()
+        window_open && !self.window.is_closed()
     }
 
-    async fn clogs(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    async fn clogs(self: Arc<Self>) {
         let rate = self.profile.clog_rate_per_s;
         if rate <= 0.0 {
             return;
         }
-        while Self::wait_next(rate, &mut stop).await {
+        while self.wait_next(rate).await {
             let nodes = self.clients.len() + 1;
             let pick = thread_rng().gen_range(0..nodes);
             let node = self.clients.get(pick).copied().unwrap_or(self.server);
@@ -940,12 +978,12 @@ impl Faults {
         }
     }
 
-    async fn partitions(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    async fn partitions(self: Arc<Self>) {
         let rate = self.profile.partition_rate_per_s;
         if rate <= 0.0 || self.clients.is_empty() {
             return;
         }
-        while Self::wait_next(rate, &mut stop).await {
+        while self.wait_next(rate).await {
             let client = self.clients[thread_rng().gen_range(0..self.clients.len())];
             let net = NetSim::current();
             net.clog_link(client, self.server);
@@ -979,12 +1017,12 @@ impl Faults {
     /// Jumps of the server's wall clock, until they add up to
     /// [`MAX_TOTAL_CLOCK_ADVANCE_MS`]. Nothing to heal: a clock does not
     /// jump back.
-    async fn clock_advances(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    async fn clock_advances(self: Arc<Self>) {
         let rate = self.profile.clock_advance_rate_per_s;
         if rate <= 0.0 {
             return;
         }
-        while Self::wait_next(rate, &mut stop).await {
+        while self.wait_next(rate).await {
             let room_ms = MAX_TOTAL_CLOCK_ADVANCE_MS - lockwell_server::clock::ahead_ms();
             let jump_ms = draw(self.profile.clock_advance_ms).min(room_ms);
             if jump_ms == 0 {
@@ -995,12 +1033,12 @@ impl Faults {
         }
     }
 
-    async fn kills(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    async fn kills(self: Arc<Self>) {
         let rate = self.profile.server_kill_rate_per_s;
         if rate <= 0.0 {
             return;
         }
-        while Self::wait_next(rate, &mut stop).await {
+        while self.wait_next(rate).await {
             let handle = Handle::current();
             handle.kill(self.server);
             self.disk.crash(self.crash_mode());
@@ -1110,13 +1148,13 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
         clients: client_nodes,
         disk: Arc::clone(&disk),
         counts: Arc::clone(&counts),
+        window: FaultWindow::default(),
     });
-    let (stop_faults, stopped) = watch::channel(false);
     let fault_tasks = vec![
-        tokio::spawn(Arc::clone(&faults).clogs(stopped.clone())),
-        tokio::spawn(Arc::clone(&faults).partitions(stopped.clone())),
-        tokio::spawn(Arc::clone(&faults).kills(stopped.clone())),
-        tokio::spawn(Arc::clone(&faults).clock_advances(stopped)),
+        tokio::spawn(Arc::clone(&faults).clogs()),
+        tokio::spawn(Arc::clone(&faults).partitions()),
+        tokio::spawn(Arc::clone(&faults).kills()),
+        tokio::spawn(Arc::clone(&faults).clock_advances()),
     ];
 
     // Phase 1: faults until the clients finish or the window closes.
@@ -1129,7 +1167,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
             .is_ok();
     // Phase 2: heal (each fault task undoes its fault in progress), then
     // every client must finish within the bound.
-    stop_faults.send_replace(true);
+    faults.window.close();
     for task in fault_tasks {
         task.await.expect("fault tasks do not panic");
     }
