@@ -17,6 +17,7 @@ use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::Arc;
 
+use http::{HeaderMap, HeaderValue, Method};
 use lockwell_core::checksum::{ChecksumAlgorithm, Digests, MultiHasher, digest};
 use lockwell_core::idempotency::{
     ClaimOutcome, Fingerprint, IdempotencyKey, IdempotencyScope, Principal,
@@ -24,6 +25,9 @@ use lockwell_core::idempotency::{
 use lockwell_core::object::{BucketName, ETag, NewObject, ObjectKey, ObjectMetadata, ObjectPath};
 use lockwell_core::precondition::{CopyDestinationCondition, WriteConditions};
 use lockwell_core::store::{CopyRequest, MetadataDirective, NoJournal, Store, StoreConfig};
+use lockwell_proto::headers;
+use lockwell_proto::route::{RouteRequest, Router, S3Operation};
+use lockwell_proto::sigv4::{self, ContentSha256, Credentials, SecretKey, SignedRequest};
 
 /// The checksum workloads' buffer: the size of a server's body chunk, large
 /// enough that per-call overhead is a rounding error.
@@ -40,6 +44,11 @@ const COMMIT_ITERATIONS: u64 = 1000;
 /// Iterations between the two runs of a checksum workload: one 64 KiB
 /// update is already 10^5 to 10^6 instructions.
 const CHECKSUM_ITERATIONS: u64 = 4;
+
+/// Iterations between the two runs of the request-parsing workload: a
+/// SigV4 verification is tens of thousands of instructions (SHA-256 in
+/// software: callgrind's CPU reports no SHA-NI).
+const PROTO_ITERATIONS: u64 = 200;
 
 /// One instruction-counted workload.
 #[non_exhaustive]
@@ -60,6 +69,10 @@ pub enum Workload {
     Copy,
     /// [`MultiHasher`] with one algorithm over [`CHECKSUM_BUFFER_LEN_BYTES`].
     Checksum(ChecksumAlgorithm),
+    /// What the server does with a PutObject request before its body: route
+    /// it, parse its conditionals, checksum and idempotency headers, and
+    /// verify its SigV4 signature.
+    ProtoPutObject,
 }
 
 impl Workload {
@@ -76,6 +89,7 @@ impl Workload {
         commit_path
             .into_iter()
             .chain(ChecksumAlgorithm::ALL.map(Self::Checksum))
+            .chain([Self::ProtoPutObject])
             .collect()
     }
 
@@ -89,6 +103,7 @@ impl Workload {
             Self::IdempotentReplay => "commit/idempotent-replay".to_owned(),
             Self::Copy => "commit/copy".to_owned(),
             Self::Checksum(algorithm) => format!("checksum/{}-64KiB", algorithm.name()),
+            Self::ProtoPutObject => "proto/put-object-request".to_owned(),
         }
     }
 
@@ -105,6 +120,7 @@ impl Workload {
     pub const fn iterations_per_measurement(self) -> u64 {
         match self {
             Self::Checksum(_) => CHECKSUM_ITERATIONS,
+            Self::ProtoPutObject => PROTO_ITERATIONS,
             Self::PutUncontended
             | Self::PutIfMatch
             | Self::CreateOnlyReject
@@ -126,6 +142,7 @@ impl Workload {
             Self::IdempotentReplay => idempotent_replay(iterations),
             Self::Copy => copy(iterations),
             Self::Checksum(algorithm) => checksum(algorithm, iterations),
+            Self::ProtoPutObject => proto_put_object(iterations),
         }
     }
 }
@@ -287,6 +304,101 @@ fn checksum(algorithm: ChecksumAlgorithm, iterations: u64) -> u64 {
             let digests = hasher.finalize();
             u64::from(digests.get(algorithm).is_some())
         })
+        .sum()
+}
+
+/// The request-parsing workload's fixed request: a keyed, conditional,
+/// checksummed PutObject, signed once at a fixed time.
+struct SignedPutObject {
+    method: Method,
+    path: &'static str,
+    headers: HeaderMap,
+    secret: SecretKey,
+    now: std::time::SystemTime,
+}
+
+const PROTO_REGION: &str = "us-east-1";
+const PROTO_ACCESS_KEY: &str = "LWINSTRUCTIONS";
+
+impl SignedPutObject {
+    fn new() -> Self {
+        // A fixed instant (2026-01-01T00:00:00Z): no clock is read.
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600);
+        let secret = SecretKey::new("lockwell-instruction-count-secret");
+        let credentials = Credentials {
+            access_key_id: PROTO_ACCESS_KEY.to_owned(),
+            secret_key: secret.clone(),
+        };
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("host", "127.0.0.1:9000"),
+            ("content-length", "1024"),
+            ("content-type", "application/octet-stream"),
+            ("if-match", "\"0123456789abcdef0123456789abcdef\""),
+            ("x-amz-checksum-crc32c", "yZRlqg=="),
+            ("idempotency-key", "instruction-count-0001"),
+            ("x-amz-meta-writer", "instruction-bench"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        let method = Method::PUT;
+        let path = "/lockwell-bench/objects/k00000042";
+        let payload = ContentSha256::Unsigned;
+        let params = sigv4::SigningParams {
+            credentials: &credentials,
+            region: PROTO_REGION,
+            time: now,
+        };
+        sigv4::sign(&method, path, None, &mut headers, &payload, &params)
+            .expect("the fixed request signs");
+        Self {
+            method,
+            path,
+            headers,
+            secret,
+            now,
+        }
+    }
+
+    /// Parses and verifies the request as the server does; `true` when it
+    /// is a well-formed, correctly signed, conditional keyed PutObject.
+    fn parse(&self, router: &Router) -> bool {
+        let route = router.route(&RouteRequest {
+            method: &self.method,
+            host: Some("127.0.0.1:9000"),
+            path: self.path,
+            query: None,
+            has_copy_source: false,
+        });
+        let conditions = headers::write_conditions(&self.headers);
+        let checksums = headers::checksum_headers(&self.headers);
+        let key = headers::idempotency_key(&self.headers);
+        let metadata = headers::user_metadata(&self.headers);
+        let verified = sigv4::verify(
+            &SignedRequest {
+                method: &self.method,
+                path: self.path,
+                query: None,
+                headers: &self.headers,
+            },
+            PROTO_REGION,
+            |access_key| (access_key == PROTO_ACCESS_KEY).then(|| self.secret.clone()),
+            self.now,
+        );
+        matches!(route, Ok(S3Operation::PutObject { .. }))
+            && conditions.is_ok()
+            && checksums.is_ok()
+            && matches!(key, Ok(Some(_)))
+            && metadata.is_ok_and(|metadata| metadata.len() == 1)
+            && verified.is_ok_and(|verified| verified.is_header_signed("idempotency-key"))
+    }
+}
+
+fn proto_put_object(iterations: u64) -> u64 {
+    let request = SignedPutObject::new();
+    let router = Router::path_style_only();
+    (0..iterations)
+        .map(|_| u64::from(black_box(&request).parse(black_box(&router))))
         .sum()
 }
 
