@@ -16,12 +16,17 @@
 //! With 6 runs per side the smallest possible p-value is 2/924 ≈ 0.002; with
 //! 3 per side it is 0.1, so fewer than 4 runs per side can never show a
 //! change at `alpha = 0.05`.
+//!
+//! Instruction counts (results of kind [`ResultKind::Instructions`]) are the
+//! exception: one build counts the same on every run, so there is no noise
+//! to test against and one run per side suffices. Their verdict is the
+//! relative change against [`INSTRUCTION_COUNT_THRESHOLD`] alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::schema::{Better, RunResult};
+use crate::schema::{Better, ResultKind, RunResult};
 use crate::stats::{self, MannWhitney, PValueMethod};
 
 /// Most runs per side of a comparison (the Hodges-Lehmann shift looks at
@@ -32,6 +37,13 @@ pub const MAX_RUNS_PER_SIDE: usize = 1000;
 /// enumerated, `C(15, 7)` = 6,435 of them at this limit. More runs add
 /// little to a 95th percentile.
 pub const MAX_AA_RUNS: usize = 16;
+
+/// The relative change of an instruction count that is a change: identical
+/// builds count identically (to the instruction, over 10 runs), and an
+/// unrelated edit moves a shared helper's inlining by at most 0.2%; 0.5%
+/// sits above that and 4x below the planted 2% commit-path slowdown that
+/// must be caught (`cargo xtask bench-instructions`, the same threshold).
+pub const INSTRUCTION_COUNT_THRESHOLD: f64 = 0.005;
 
 /// Fewest A/A runs that give a noise threshold (`C(3, 1)` = 3 splits below
 /// that is no distribution).
@@ -246,20 +258,36 @@ pub fn compare(
             }
         }
     }
+    let counted = a_runs
+        .iter()
+        .chain(b_runs)
+        .all(|run| run.kind == ResultKind::Instructions);
     let metrics = a
         .values
         .iter()
         .filter_map(|(name, a_values)| {
             let b_values = b.values.get(name)?;
             let metric = a.described_by[name];
-            Some(compare_metric(
-                name,
-                metric,
-                a_values,
-                b_values,
-                thresholds.relative_shift_threshold(name),
-                thresholds.alpha,
-            ))
+            Some(if counted {
+                for (side, values) in [('A', a_values), ('B', b_values)] {
+                    if values.iter().any(|value| *value != values[0]) {
+                        notes.push(format!(
+                            "instruction count {name} differs between runs of side {side}: \
+                             were they the same build in the same environment?"
+                        ));
+                    }
+                }
+                compare_count(name, metric, a_values, b_values)
+            } else {
+                compare_metric(
+                    name,
+                    metric,
+                    a_values,
+                    b_values,
+                    thresholds.relative_shift_threshold(name),
+                    thresholds.alpha,
+                )
+            })
         })
         .collect();
     Ok(Comparison { metrics, notes })
@@ -287,14 +315,7 @@ fn compare_metric(
     let ratio_of_medians = (a.median != 0.0).then(|| b.median / a.median);
     // From a zero median any shift is infinitely large relatively.
     let large_enough = relative_shift.map_or(shift != 0.0, |relative| relative.abs() > threshold);
-    let verdict = if p_value <= alpha && large_enough {
-        match (metric.better, shift > 0.0) {
-            (Better::Higher, true) | (Better::Lower, false) => Verdict::Faster,
-            (Better::Higher, false) | (Better::Lower, true) => Verdict::Slower,
-        }
-    } else {
-        Verdict::Same
-    };
+    let verdict = directed_verdict(p_value <= alpha && large_enough, metric.better, shift);
     MetricComparison {
         name: name.to_owned(),
         unit: metric.unit.clone(),
@@ -309,6 +330,50 @@ fn compare_metric(
         p_value_method,
         threshold,
         verdict,
+    }
+}
+
+/// An instruction count's verdict: the change of the medians against
+/// [`INSTRUCTION_COUNT_THRESHOLD`], no test (see the module docs).
+fn compare_count(
+    name: &str,
+    metric: &crate::schema::Metric,
+    a_values: &[f64],
+    b_values: &[f64],
+) -> MetricComparison {
+    let a = SideSummary::of(a_values);
+    let b = SideSummary::of(b_values);
+    let shift = b.median - a.median;
+    let relative_shift = (a.median != 0.0).then(|| shift / a.median.abs());
+    let changed = relative_shift.map_or(shift != 0.0, |relative| {
+        relative.abs() > INSTRUCTION_COUNT_THRESHOLD
+    });
+    let verdict = directed_verdict(changed, metric.better, shift);
+    MetricComparison {
+        name: name.to_owned(),
+        unit: metric.unit.clone(),
+        better: metric.better,
+        gate: metric.gate,
+        ratio_of_medians: (a.median != 0.0).then(|| b.median / a.median),
+        a,
+        b,
+        shift,
+        relative_shift,
+        p_value: if changed { 0.0 } else { 1.0 },
+        p_value_method: PValueMethod::DeterministicCount,
+        threshold: INSTRUCTION_COUNT_THRESHOLD,
+        verdict,
+    }
+}
+
+/// `Faster` or `Slower` by the metric's direction when `changed`.
+const fn directed_verdict(changed: bool, better: Better, shift: f64) -> Verdict {
+    if !changed {
+        return Verdict::Same;
+    }
+    match (better, shift > 0.0) {
+        (Better::Higher, true) | (Better::Lower, false) => Verdict::Faster,
+        (Better::Higher, false) | (Better::Lower, true) => Verdict::Slower,
     }
 }
 
@@ -649,6 +714,64 @@ mod tests {
         assert_eq!(
             aa_noise_thresholds(&runs_beyond_the_limit),
             aa_noise_thresholds(&runs_beyond_the_limit[..MAX_AA_RUNS])
+        );
+    }
+
+    /// An instruction-count result with one workload's count per iteration.
+    fn counted(instructions: f64) -> RunResult {
+        let mut result = RunResult::new(ResultKind::Instructions, 0);
+        result.metrics.insert(
+            "commit_put_instructions".to_owned(),
+            Metric::gated(instructions, "instructions", Better::Lower),
+        );
+        result
+    }
+
+    #[test]
+    fn instruction_counts_are_judged_by_their_change_alone_one_run_a_side() {
+        let thresholds = Thresholds::default();
+        // (A, B, verdict): 2% more is caught from one run per side, where a
+        // Mann-Whitney test could not reach significance; 0.2% is codegen.
+        let cases = [
+            (3_239.0, 3_298.0, Verdict::Slower),
+            (3_239.0, 3_239.0, Verdict::Same),
+            (3_239.0, 3_245.0, Verdict::Same),
+            (3_298.0, 3_239.0, Verdict::Faster),
+        ];
+        for (a, b, verdict) in cases {
+            let comparison =
+                compare(&[counted(a)], &[counted(b)], &thresholds).expect("comparable");
+            let metric = &comparison.metrics[0];
+            assert_eq!(metric.verdict, verdict, "{a} -> {b}");
+            assert_eq!(metric.p_value_method, PValueMethod::DeterministicCount);
+            assert_eq!(metric.threshold, INSTRUCTION_COUNT_THRESHOLD);
+            assert!(comparison.notes.is_empty(), "{:?}", comparison.notes);
+        }
+    }
+
+    #[test]
+    fn instruction_counts_that_vary_within_a_side_are_noted() {
+        let comparison = compare(
+            &[counted(3_239.0), counted(3_240.0)],
+            &[counted(3_239.0)],
+            &Thresholds::default(),
+        )
+        .expect("comparable");
+        assert_eq!(comparison.notes.len(), 1, "{:?}", comparison.notes);
+        assert!(comparison.notes[0].contains("side A"));
+    }
+
+    #[test]
+    fn wall_clock_runs_mixed_with_counts_keep_the_statistical_test() {
+        let mut noise = Noise(3);
+        let a = vec![run(&mut noise, 0.01, 1.0), counted(3_239.0)];
+        let b = vec![run(&mut noise, 0.01, 1.0), counted(3_298.0)];
+        let comparison = compare(&a, &b, &Thresholds::default()).expect("comparable");
+        assert!(
+            comparison
+                .metrics
+                .iter()
+                .all(|metric| metric.p_value_method != PValueMethod::DeterministicCount)
         );
     }
 }

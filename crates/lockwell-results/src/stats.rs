@@ -25,6 +25,10 @@ pub enum PValueMethod {
     /// The normal approximation with tie correction and continuity
     /// correction (as scipy's `method="asymptotic"`).
     NormalApproximation,
+    /// No test: the values are instruction counts, which one build repeats
+    /// exactly, so a change beyond the threshold is the verdict by itself.
+    /// The p-value is then 0 for a change and 1 for none.
+    DeterministicCount,
 }
 
 /// The outcome of a two-sided Mann-Whitney U test.
