@@ -3,11 +3,9 @@
 //! planted bugs"). Compiled only with the `planted-bugs` feature, which no
 //! shipped build turns on; with it, every bug here is active.
 //!
-//! Build the simulator with them in a target dir of its own, so the
-//! correct `target/sim` binary is never replaced by a broken one:
-//! `RUSTFLAGS="--cfg madsim" cargo test --release -p lockwell-sim
-//! --features planted-bugs --target-dir target/sim-planted --test
-//! planted_bugs`.
+//! `cargo xtask sim planted` builds the simulator with them in a target
+//! dir of its own (`target/sim-planted`), so the correct `target/sim`
+//! binary is never replaced by a broken one, and runs its detection test.
 
 use crate::observe::Operation;
 use crate::retry::RequestClass;
