@@ -16,72 +16,27 @@
 //! racer is preempted between its read and its write.
 
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use lockwell_bench::commit_fixtures::{ObjectWriter, bench_path, put_unjournaled};
 use lockwell_bench::rng::SplitMix64;
 use lockwell_bench::zipf::Zipf;
-use lockwell_core::checksum::Digests;
-use lockwell_core::object::{BucketName, ETag, NewObject, ObjectKey, ObjectMetadata, ObjectPath};
+use lockwell_core::object::ObjectPath;
 use lockwell_core::precondition::WriteConditions;
-use lockwell_core::store::{NoJournal, Store, StoreConfig};
+use lockwell_core::store::{Store, StoreConfig};
 
 const THREAD_COUNTS: [usize; 4] = [1, 2, 8, 64];
 const ZIPF_KEY_COUNT: usize = 10_000;
 const ZIPF_EXPONENT: f64 = 0.99;
-const BODY_LEN_BYTES: usize = 64;
-
-fn path(key: &str) -> ObjectPath {
-    ObjectPath::new(
-        BucketName::parse("lockwell-bench").expect("valid bucket"),
-        ObjectKey::parse(key).expect("valid key"),
-    )
-}
-
-/// Hands out objects with unique ETags over one shared body.
-struct Writer {
-    body: Arc<[u8]>,
-    thread_index: u64,
-    sequence: u64,
-}
-
-impl Writer {
-    fn new(thread_index: usize) -> Self {
-        Self {
-            body: Arc::from(vec![7_u8; BODY_LEN_BYTES]),
-            thread_index: thread_index as u64,
-            sequence: 0,
-        }
-    }
-
-    fn next_object(&mut self) -> NewObject {
-        self.sequence += 1;
-        let mut stamp = [0_u8; 16];
-        stamp[..8].copy_from_slice(&self.thread_index.to_le_bytes());
-        stamp[8..].copy_from_slice(&self.sequence.to_le_bytes());
-        NewObject {
-            content: Arc::clone(&self.body),
-            etag: ETag::from_md5(stamp),
-            checksums: Digests::default(),
-            metadata: ObjectMetadata::default(),
-        }
-    }
-}
-
-fn put(store: &Store, path: &ObjectPath, object: NewObject, conditions: &WriteConditions) -> bool {
-    match store.put(path, object, conditions, 0, &mut NoJournal) {
-        Ok(outcome) => outcome.is_ok(),
-        Err(infallible) => match infallible {},
-    }
-}
 
 /// Reads `path` and puts If-Match until a put wins.
-fn compare_and_swap(store: &Store, path: &ObjectPath, writer: &mut Writer) {
+fn compare_and_swap(store: &Store, path: &ObjectPath, writer: &mut ObjectWriter) {
     loop {
         let current = store.get(path).expect("benchmark keys exist");
         let conditions = WriteConditions::if_match(current.etag.clone());
-        if put(store, path, writer.next_object(), &conditions) {
+        if put_unjournaled(store, path, writer.next_object(), &conditions) {
             return;
         }
     }
@@ -89,9 +44,9 @@ fn compare_and_swap(store: &Store, path: &ObjectPath, writer: &mut Writer) {
 
 fn store_with_keys(keys: &[ObjectPath]) -> Store {
     let store = Store::new(StoreConfig::default());
-    let mut writer = Writer::new(usize::MAX);
+    let mut writer = ObjectWriter::new(u64::MAX);
     for key in keys {
-        put(
+        put_unjournaled(
             &store,
             key,
             writer.next_object(),
@@ -134,12 +89,12 @@ fn now() -> std::time::Instant {
 fn uncontended(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("commit_path/uncontended");
     group.throughput(Throughput::Elements(1));
-    let key = path("k");
+    let key = bench_path("k");
     let store = store_with_keys(std::slice::from_ref(&key));
-    let mut writer = Writer::new(0);
+    let mut writer = ObjectWriter::new(0);
     group.bench_function("put", |bencher| {
         bencher.iter(|| {
-            black_box(put(
+            black_box(put_unjournaled(
                 &store,
                 &key,
                 writer.next_object(),
@@ -162,10 +117,10 @@ fn one_key(criterion: &mut Criterion) {
             &threads,
             |bencher, &threads| {
                 bencher.iter_custom(|iterations| {
-                    let key = path("k");
+                    let key = bench_path("k");
                     let store = store_with_keys(std::slice::from_ref(&key));
                     run_threads(threads, iterations, |thread_index, count| {
-                        let mut writer = Writer::new(thread_index);
+                        let mut writer = ObjectWriter::new(thread_index as u64);
                         for _ in 0..count {
                             compare_and_swap(&store, &key, &mut writer);
                         }
@@ -180,12 +135,12 @@ fn one_key(criterion: &mut Criterion) {
                 bencher.iter_custom(|iterations| {
                     let store = Store::new(StoreConfig::default());
                     run_threads(threads, iterations, |thread_index, count| {
-                        let mut writer = Writer::new(thread_index);
+                        let mut writer = ObjectWriter::new(thread_index as u64);
                         // Every thread walks the same generations; the first
                         // to reach one creates it, the others lose (C1).
                         for generation in 0..count {
-                            let key = path(&format!("k/g{generation}"));
-                            black_box(put(
+                            let key = bench_path(&format!("k/g{generation}"));
+                            black_box(put_unjournaled(
                                 &store,
                                 &key,
                                 writer.next_object(),
@@ -204,7 +159,7 @@ fn zipf_keys(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("commit_path/zipf_keys");
     group.throughput(Throughput::Elements(1));
     let keys: Vec<ObjectPath> = (0..ZIPF_KEY_COUNT)
-        .map(|rank| path(&format!("k{rank:08}")))
+        .map(|rank| bench_path(&format!("k{rank:08}")))
         .collect();
     let zipf = Zipf::new(ZIPF_KEY_COUNT, ZIPF_EXPONENT).expect("valid distribution");
     for threads in THREAD_COUNTS {
@@ -215,7 +170,7 @@ fn zipf_keys(criterion: &mut Criterion) {
                 bencher.iter_custom(|iterations| {
                     let store = store_with_keys(&keys);
                     run_threads(threads, iterations, |thread_index, count| {
-                        let mut writer = Writer::new(thread_index);
+                        let mut writer = ObjectWriter::new(thread_index as u64);
                         let mut rng = SplitMix64::for_worker(1, thread_index);
                         for _ in 0..count {
                             let key = &keys[zipf.sample(&mut rng)];

@@ -15,26 +15,25 @@
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Method};
-use lockwell_core::checksum::{ChecksumAlgorithm, Digests, MultiHasher, digest};
+
+use lockwell_core::checksum::{ChecksumAlgorithm, MultiHasher, digest};
 use lockwell_core::idempotency::{
     ClaimOutcome, Fingerprint, IdempotencyKey, IdempotencyScope, Principal,
 };
-use lockwell_core::object::{BucketName, ETag, NewObject, ObjectKey, ObjectMetadata, ObjectPath};
+use lockwell_core::object::ObjectPath;
 use lockwell_core::precondition::{CopyDestinationCondition, WriteConditions};
 use lockwell_core::store::{CopyRequest, MetadataDirective, NoJournal, Store, StoreConfig};
 use lockwell_proto::headers;
+
+use crate::commit_fixtures::{ObjectWriter, bench_path, put_unjournaled};
 use lockwell_proto::route::{RouteRequest, Router, S3Operation};
 use lockwell_proto::sigv4::{self, ContentSha256, Credentials, SecretKey, SignedRequest};
 
 /// The checksum workloads' buffer: the size of a server's body chunk, large
 /// enough that per-call overhead is a rounding error.
 pub const CHECKSUM_BUFFER_LEN_BYTES: usize = 64 * 1024;
-
-/// The commit-path workloads' body length; the store never reads the bytes.
-const BODY_LEN_BYTES: usize = 64;
 
 /// Iterations between the two runs of a commit-path workload: a put costs
 /// a few thousand instructions, so the difference is millions, far above
@@ -147,93 +146,61 @@ impl Workload {
     }
 }
 
-fn path(key: &str) -> ObjectPath {
-    ObjectPath::new(
-        BucketName::parse("lockwell-bench").expect("valid bucket"),
-        ObjectKey::parse(key).expect("valid key"),
-    )
-}
-
-/// Objects over one shared body, each with the ETag of its sequence
-/// number, so that a stale If-Match could never succeed by accident.
-struct Objects {
-    body: Arc<[u8]>,
-    sequence: u64,
-}
-
-impl Objects {
-    fn new() -> Self {
-        Self {
-            body: Arc::from(vec![7_u8; BODY_LEN_BYTES]),
-            sequence: 0,
-        }
-    }
-
-    fn next(&mut self) -> NewObject {
-        self.sequence += 1;
-        let mut stamp = [0_u8; 16];
-        stamp[8..].copy_from_slice(&self.sequence.to_le_bytes());
-        NewObject {
-            content: Arc::clone(&self.body),
-            etag: ETag::from_md5(stamp),
-            checksums: Digests::default(),
-            metadata: ObjectMetadata::default(),
-        }
-    }
-}
-
-fn put(store: &Store, path: &ObjectPath, object: NewObject, conditions: &WriteConditions) -> bool {
-    match store.put(path, object, conditions, 0, &mut NoJournal) {
-        Ok(outcome) => outcome.is_ok(),
-        Err(infallible) => match infallible {},
-    }
-}
-
 /// A store holding `key`, and the object source that wrote it.
-fn store_with(key: &ObjectPath) -> (Store, Objects) {
+fn store_with(key: &ObjectPath) -> (Store, ObjectWriter) {
     let store = Store::new(StoreConfig::default());
-    let mut objects = Objects::new();
-    assert!(put(
+    let mut objects = ObjectWriter::new(0);
+    assert!(put_unjournaled(
         &store,
         key,
-        objects.next(),
+        objects.next_object(),
         &WriteConditions::default()
     ));
     (store, objects)
 }
 
 fn put_uncontended(iterations: u64) -> u64 {
-    let key = path("k");
+    let key = bench_path("k");
     let (store, mut objects) = store_with(&key);
     (0..iterations)
         .map(|_| {
-            let object = black_box(objects.next());
-            u64::from(put(&store, &key, object, &WriteConditions::default()))
+            let object = black_box(objects.next_object());
+            u64::from(put_unjournaled(
+                &store,
+                &key,
+                object,
+                &WriteConditions::default(),
+            ))
         })
         .sum()
 }
 
 fn put_if_match(iterations: u64) -> u64 {
-    let key = path("k");
+    let key = bench_path("k");
     let (store, mut objects) = store_with(&key);
     (0..iterations)
         .map(|_| {
             let current = store.get(&key).expect("the key exists");
             let conditions = WriteConditions::if_match(current.etag.clone());
-            u64::from(put(&store, &key, objects.next(), &conditions))
+            u64::from(put_unjournaled(
+                &store,
+                &key,
+                objects.next_object(),
+                &conditions,
+            ))
         })
         .sum()
 }
 
 fn create_only_reject(iterations: u64) -> u64 {
-    let key = path("k");
+    let key = bench_path("k");
     let (store, mut objects) = store_with(&key);
     (0..iterations)
         .map(|_| {
-            let won = put(
+            let won = put_unjournaled(
                 &store,
                 &key,
-                objects.next(),
+                objects.next_object(),
                 &WriteConditions::create_only(),
             );
             u64::from(!won)
@@ -243,14 +210,14 @@ fn create_only_reject(iterations: u64) -> u64 {
 
 fn idempotent_replay(iterations: u64) -> u64 {
     const NOW_MS: u64 = 1_000;
-    let key = path("k");
+    let key = bench_path("k");
     let store = Store::new(StoreConfig::default());
     let scope = IdempotencyScope {
         principal: Principal::new("bench"),
         idempotency_key: IdempotencyKey::parse("replayed-request").expect("valid key"),
     };
-    let mut objects = Objects::new();
-    let object = objects.next();
+    let mut objects = ObjectWriter::new(0);
+    let object = objects.next_object();
     let fingerprint = Fingerprint {
         path: key,
         payload_digest: digest(ChecksumAlgorithm::Md5, &object.content),
@@ -271,12 +238,12 @@ fn idempotent_replay(iterations: u64) -> u64 {
 }
 
 fn copy(iterations: u64) -> u64 {
-    let source = path("source");
+    let source = bench_path("source");
     let (store, _) = store_with(&source);
     let request = CopyRequest {
         source,
         source_conditions: Default::default(),
-        destination: path("destination"),
+        destination: bench_path("destination"),
         destination_condition: CopyDestinationCondition::Unconditional,
         metadata: MetadataDirective::Copy,
     };

@@ -8,6 +8,7 @@
 //! share: the workloads, so that the two measure the same thing.
 
 pub mod cli;
+pub mod commit_fixtures;
 pub mod environment;
 pub mod instructions;
 pub mod loadgen;
