@@ -4,39 +4,24 @@
 //! again (R4); the write took effect all the same (E4).
 #![cfg(madsim)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use lockwell_client::runtime::SimRandom;
 use lockwell_client::s3::types::{GetOptions, PutOptions};
 use lockwell_client::{ClientRuntime, Error, RequestSent, S3Client, S3Config, TcpConnector};
 use lockwell_server::buggify;
-use lockwell_server::engine::{Engine, EngineConfig};
-use lockwell_server::http::{self as server_http, HttpConfig};
-use lockwell_server::storage::MemoryStorage;
 use madsim::runtime::Handle;
 use madsim::time::TimeHandle;
 
-const SERVER_ADDR: &str = "10.0.0.1:9000";
-const CLIENT_IP: &str = "10.0.0.2";
-const ACCESS_KEY: &str = "AKSIM";
-const SECRET_KEY: &str = "sim-secret";
-const REGION: &str = "us-east-1";
+use support::{ACCESS_KEY, CLIENT_IP, REGION, SECRET_KEY, SERVER_ADDR, run_memory_server};
+
 /// Far longer than the round trip: an answer that takes this long is a
 /// timeout, not a dropped connection.
 const ATTEMPT_TIMEOUT_MS: u64 = 30_000;
-
-async fn run_server(addr: SocketAddr) {
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    let engine = Engine::open(Arc::new(MemoryStorage::new()), EngineConfig::default())
-        .expect("a memory engine opens");
-    let config = HttpConfig::single_key(ACCESS_KEY, SECRET_KEY, REGION);
-    server_http::serve(listener, Arc::new(engine), config, std::future::pending())
-        .await
-        .expect("serve");
-}
 
 fn client() -> S3Client<TcpConnector> {
     let mut config = S3Config::new(
@@ -58,7 +43,7 @@ async fn a_lost_response_drops_the_connection_right_after_the_commit() {
         .create_node()
         .name("server")
         .ip(server_addr.ip())
-        .init(move || run_server(server_addr))
+        .init(move || run_memory_server(server_addr))
         .build();
     let client_node = handle
         .create_node()

@@ -6,8 +6,9 @@
 //! conditional read (E5) go through.
 #![cfg(madsim)]
 
+mod support;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,34 +18,18 @@ use hyper::client::conn::http1;
 use lockwell_core::ETag;
 use lockwell_core::checksum::{ChecksumAlgorithm, digest};
 use lockwell_proto::sigv4::{self, ContentSha256, Credentials, SecretKey, SigningParams};
-use lockwell_server::engine::{Engine, EngineConfig};
 use lockwell_server::http::io::TokioIo;
-use lockwell_server::http::{self as server_http, HttpConfig};
-use lockwell_server::storage::MemoryStorage;
 use madsim::net::NetSim;
 use madsim::rand::{Rng, thread_rng};
 use madsim::runtime::Handle;
 use madsim::time::TimeHandle;
 
-const SERVER_ADDR: &str = "10.0.0.1:9000";
-const CLIENT_IP: &str = "10.0.0.2";
-const ACCESS_KEY: &str = "AKSIM";
-const SECRET_KEY: &str = "sim-secret";
-const REGION: &str = "us-east-1";
+use support::{ACCESS_KEY, CLIENT_IP, REGION, SECRET_KEY, SERVER_ADDR, run_memory_server};
+
 /// Upper bound of the seeded one-way latency.
 const MAX_LATENCY_MS: u64 = 50;
 
 type Sender = http1::SendRequest<Full<Bytes>>;
-
-async fn run_server(addr: SocketAddr) {
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    let engine = Engine::open(Arc::new(MemoryStorage::new()), EngineConfig::default())
-        .expect("a memory engine opens");
-    let config = HttpConfig::single_key(ACCESS_KEY, SECRET_KEY, REGION);
-    server_http::serve(listener, Arc::new(engine), config, std::future::pending())
-        .await
-        .expect("serve");
-}
 
 /// Signs and sends one request on the connection; returns status, headers
 /// and body.
@@ -106,7 +91,7 @@ async fn put_and_get_round_trip_through_the_real_server_under_seeded_latency() {
         .name("server")
         .ip(server_addr.ip())
         .build();
-    server.spawn(run_server(server_addr));
+    server.spawn(run_memory_server(server_addr));
     let client = handle
         .create_node()
         .name("client")
