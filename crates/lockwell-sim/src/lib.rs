@@ -6,8 +6,8 @@
 //! so a failing run replays bit-for-bit from that seed within the same
 //! build.
 //!
-//! - [`history`]: the history format (free of madsim, tested in normal
-//!   builds, usable by a live checker);
+//! - [`history`]: the history format, re-exported from lockwell-check
+//!   (free of madsim, shared with the live checker);
 //! - [`checks`]: the checks after a run, over a history (free of madsim);
 //! - `world` (simulation mode only): the server node over a simulated
 //!   disk, the client nodes running their workload, the fault schedule;
@@ -17,7 +17,7 @@
 //!   wrapped by `cargo xtask sim`.
 
 pub mod checks;
-pub mod history;
+pub use lockwell_check::history;
 #[cfg(madsim)]
 pub mod runner;
 #[cfg(madsim)]
