@@ -9,6 +9,8 @@
 //! - [`history`]: the history format, re-exported from lockwell-check
 //!   (free of madsim, shared with the live checker);
 //! - [`checks`]: the checks after a run, over a history (free of madsim);
+//! - [`driver`]: a workload's ops as client requests, recorded in a
+//!   history (both modes: the simulator's clients and `lockwell check`'s);
 //! - `world` (simulation mode only): the server node over a simulated
 //!   disk, the client nodes running their workload, the fault schedule;
 //! - `runner` (simulation mode only): one seed in a fresh runtime, with
@@ -17,6 +19,7 @@
 //!   wrapped by `cargo xtask sim`.
 
 pub mod checks;
+pub mod driver;
 pub use lockwell_check::history;
 #[cfg(madsim)]
 pub mod runner;

@@ -14,19 +14,16 @@
 //! 3. **final reads**: a checker process reads every key, for the checks
 //!    ([`crate::checks`]).
 //!
-//! Every request is recorded in the [`HistoryRecorder`] with simulated
-//! time, and the API it went through.
+//! Every client node runs its op stream through a [`ClientDriver`]
+//! ([`crate::driver`], shared with the live checker), which records each
+//! request in the [`HistoryRecorder`] with simulated time, and the API it
+//! went through.
 //!
 //! # Clients
 //!
 //! The workload says which API each client speaks (`api = "native"`,
-//! `"s3"`, or `"mixed"`: drawn per client from the seed). A native client
-//! ([`SimClient::Native`]) sends every op through [`NativeClient`] except
-//! multipart uploads, which the native API has not (`docs/native-api.md`
-//! lists its routes): those it sends through an S3 client of its own, and
-//! the history records the complete as [`Api::S3`]. An idempotent native
-//! put carries the SHA-256 of its body (I4); the other native puts carry
-//! it too, so that every native write is verified (K2).
+//! `"s3"`, or `"mixed"`: drawn per client from the seed); a native client
+//! ([`WorkloadClient::Native`]) has an S3 companion for multipart uploads.
 //!
 //! # Time and tokens
 //!
@@ -59,33 +56,20 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use lockwell_client::native::{PutBody, PutOptions as NativePutOptions};
-use lockwell_client::s3::types::{
-    CompleteOptions, CopyOptions, CopySource, CreateMultipartOptions, DeleteOptions, GetOptions,
-    PutOptions,
-};
 use lockwell_client::{
-    ChecksumAlgorithm, ClientRuntime, Clock, ETag, Error, IdempotencyKey, NativeClient,
-    NativeConfig, Observer, ReadConditions, RequestEvent, S3Client, S3Config, TcpConnector,
-    WriteCondition as ClientCondition, runtime::SimRandom,
-};
-use lockwell_proto::native::{
-    CopyDestination as NativeCopyDestination, CopyObjectRequest as NativeCopyRequest,
-    CopySource as NativeCopySource,
+    ClientRuntime, Clock, NativeClient, NativeConfig, Observer, S3Client, S3Config, TcpConnector,
+    runtime::SimRandom,
 };
 use lockwell_server::buggify;
 use lockwell_server::engine::{Engine, EngineConfig};
 use lockwell_server::http::{self as server_http, HttpConfig};
 use lockwell_server::storage::sim_disk::{CrashMode, SimDisk, SimDiskConfig, SimDiskStats};
-use lockwell_workload::{
-    Bounds, ClientApi, CopyCondition, CounterValue, FaultProfile, Op, OpGenerator, WorkloadSpec,
-    WriteCondition,
-};
+use lockwell_workload::{Bounds, ClientApi, FaultProfile, OpGenerator, WorkloadSpec};
 use madsim::net::NetSim;
 use madsim::rand::{Rng, thread_rng};
 use madsim::runtime::Handle;
@@ -94,9 +78,8 @@ use madsim::task::NodeId;
 use madsim::time::{Instant, TimeHandle};
 use tokio::sync::Notify;
 
-use crate::history::{
-    Api, History, HistoryRecorder, Invocation, OpResult, Outcome, Precondition, Request,
-};
+use crate::driver::{ClientDriver, RunClock, TokenStats, WorkloadClient};
+use crate::history::{History, HistoryRecorder};
 
 /// The longest the fault phase lasts, in simulated time; the clients may
 /// finish sooner, which ends it.
@@ -105,9 +88,6 @@ pub const FAULT_WINDOW_MS: u64 = 60_000;
 /// (liveness). A client may be in the middle of a retry schedule (R3) or a
 /// timeout when faults heal.
 pub const LIVENESS_BOUND_MS: u64 = 120_000;
-/// Rounds of read-then-write a CAS makes before it gives up: each lost
-/// race (412, 409 C5) re-reads and tries again.
-pub const MAX_CAS_ROUNDS: u32 = 5;
 
 /// The server's wall clock runs at most this far ahead of the simulator's
 /// by the end of a run: half the idempotency retention (24 h, I1), so a
@@ -224,19 +204,6 @@ async fn serve(disk: Arc<SimDisk>, failures: Arc<Mutex<Vec<String>>>) {
     }
 }
 
-/// A client of the world.
-#[derive(Debug, Clone)]
-enum SimClient {
-    S3(S3Client<TcpConnector>),
-    /// The native API, and S3 for what the native API has not (multipart
-    /// uploads).
-    Native {
-        native: NativeClient<TcpConnector>,
-        s3: S3Client<TcpConnector>,
-        tokens: Arc<TokenStats>,
-    },
-}
-
 /// The server's wall clock, what S3 clients sign with: the simulator's,
 /// plus the server's clock jumps (see the module docs).
 #[derive(Debug, Clone, Copy)]
@@ -245,39 +212,6 @@ struct ServerClock;
 impl Clock for ServerClock {
     fn now(&self) -> std::time::SystemTime {
         lockwell_server::clock::now()
-    }
-}
-
-/// The native clients' 401s: every 401 the server answered is followed
-/// by one re-mint (R1), except one returned to the caller (the answer to
-/// the request sent again after the re-mint).
-#[derive(Debug, Default)]
-struct TokenStats {
-    /// Observed: requests the server answered 401.
-    answered_401: AtomicU64,
-    /// 401s the native client returned to the world.
-    returned_401: AtomicU64,
-}
-
-impl TokenStats {
-    fn note_returned<T>(&self, result: &Result<T, Error>) {
-        if let Err(Error::Unauthorized(_)) = result {
-            self.returned_401.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn remints(&self) -> u64 {
-        self.answered_401
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.returned_401.load(Ordering::Relaxed))
-    }
-}
-
-impl Observer for TokenStats {
-    fn on_request(&self, event: &RequestEvent<'_>) {
-        if let lockwell_client::Outcome::Failed(Error::Unauthorized(_)) = event.outcome {
-            self.answered_401.fetch_add(1, Ordering::Relaxed);
-        }
     }
 }
 
@@ -309,275 +243,25 @@ fn native_client(profile: &FaultProfile, tokens: &Arc<TokenStats>) -> NativeClie
         .expect("the simulator's client configuration is valid")
 }
 
-fn sim_client(api: ClientApi, profile: &FaultProfile, tokens: &Arc<TokenStats>) -> SimClient {
+fn sim_client(api: ClientApi, profile: &FaultProfile, tokens: &Arc<TokenStats>) -> WorkloadClient {
     match api {
-        ClientApi::Native => SimClient::Native {
+        ClientApi::Native => WorkloadClient::Native {
             native: native_client(profile, tokens),
             s3: s3_client(profile),
             tokens: Arc::clone(tokens),
         },
-        _ => SimClient::S3(s3_client(profile)),
+        _ => WorkloadClient::S3(s3_client(profile)),
     }
 }
 
-fn client_condition(condition: &Precondition) -> Option<ClientCondition> {
-    match condition {
-        Precondition::Absent => Some(ClientCondition::IfAbsent),
-        Precondition::Matches { etag } => Some(ClientCondition::IfMatch(
-            etag.parse().expect("ETags come from the server"),
-        )),
-        _ => None,
-    }
-}
-
-/// The outcome of a failed request: a 4xx is a definite failure; anything
-/// else (5xx, transport, timeout) may have taken effect. So may a request
-/// refused authentication (401, 403): the refusal answers the last
-/// attempt only, and an earlier attempt of a retried request (a DELETE, a
-/// keyed put) may have committed before its answer was lost, e.g. when the
-/// server's clock jumped while the retry was in flight (403
-/// RequestTimeTooSkewed). Other 4xx come from the engine, after the
-/// idempotency table: a replayed key answers its first result (I1, I7).
-fn failure(error: &Error) -> Outcome {
-    match error.status() {
-        Some(status @ (401 | 403)) => Outcome::Indeterminate {
-            reason: format!("authentication refused ({status}) the last attempt: {error}"),
-        },
-        Some(status) if (400..500).contains(&status) => Outcome::Failed {
-            status,
-            code: error.code().unwrap_or_default().to_owned(),
-        },
-        _ => Outcome::Indeterminate {
-            reason: error.to_string(),
-        },
-    }
-}
-
-fn read(result: Result<(impl AsRef<[u8]>, ETag), Error>) -> Outcome {
-    match result {
-        Ok((body, etag)) => Outcome::Ok {
-            result: OpResult::Read {
-                value: String::from_utf8_lossy(body.as_ref()).into_owned(),
-                etag: etag.to_string(),
-            },
-        },
-        Err(Error::NotFound(_)) => Outcome::Ok {
-            result: OpResult::Absent,
-        },
-        Err(error) => failure(&error),
-    }
-}
-
-/// The outcome of a delete. Both clients retry DELETE (R4): a conditional
-/// delete whose first attempt deleted and lost its answer gets 404 or 412
-/// on the retry, so its failure is not a definite one.
-fn deleted(result: Result<(), Error>, conditional: bool) -> Outcome {
-    match result {
-        Ok(()) => Outcome::Ok {
-            result: OpResult::Deleted,
-        },
-        Err(error) if conditional => Outcome::Indeterminate {
-            reason: format!("a retried conditional delete ended with: {error}"),
-        },
-        Err(error) => failure(&error),
-    }
-}
-
-fn parse_etag(etag: &str) -> ETag {
-    etag.parse().expect("ETags come from the server")
-}
-
-fn written(result: Result<ETag, Error>) -> Outcome {
-    match result {
-        Ok(etag) => Outcome::Ok {
-            result: OpResult::Written {
-                etag: etag.to_string(),
-            },
-        },
-        Err(error) => failure(&error),
-    }
-}
-
-impl SimClient {
-    /// The API `request` goes through.
-    const fn api(&self, request: &Request) -> Api {
-        match (self, request) {
-            (Self::Native { .. }, Request::CompleteMultipart { .. }) | (Self::S3(_), _) => Api::S3,
-            (Self::Native { .. }, _) => Api::Native,
-        }
-    }
-
-    /// The S3 client: the client itself, or a native client's companion
-    /// for multipart uploads.
-    const fn s3(&self) -> &S3Client<TcpConnector> {
-        match self {
-            Self::S3(s3) | Self::Native { s3, .. } => s3,
-        }
-    }
-
-    /// Sends one recorded request and says how it ended.
-    async fn send(&self, request: &Request) -> Outcome {
-        match self {
-            Self::S3(s3) => Self::send_s3(s3, request).await,
-            Self::Native { native, tokens, .. } => Self::send_native(native, tokens, request).await,
-        }
-    }
-
-    async fn send_s3(s3: &S3Client<TcpConnector>, request: &Request) -> Outcome {
-        match request {
-            Request::Get { key } => read(
-                s3.get_object(BUCKET, key, &GetOptions::default())
-                    .await
-                    .map(|got| (got.body, got.info.etag)),
-            ),
-            Request::Put {
-                key,
-                value,
-                condition,
-                idempotency_key,
-            } => {
-                let options = PutOptions {
-                    condition: client_condition(condition),
-                    idempotency_key: idempotency_key
-                        .as_deref()
-                        .map(|key| IdempotencyKey::parse(key).expect("generated keys are valid")),
-                    ..PutOptions::default()
-                };
-                written(
-                    s3.put_object(BUCKET, key, value.clone().into_bytes(), &options)
-                        .await
-                        .map(|put| put.etag),
-                )
-            }
-            Request::Delete { key, condition } => {
-                let options = DeleteOptions {
-                    if_match: match client_condition(condition) {
-                        Some(ClientCondition::IfMatch(etag)) => Some(etag),
-                        _ => None,
-                    },
-                };
-                let conditional = options.if_match.is_some();
-                deleted(s3.delete_object(BUCKET, key, &options).await, conditional)
-            }
-            Request::Copy {
-                source,
-                destination,
-                destination_condition,
-                source_if_match,
-            } => {
-                let options = CopyOptions {
-                    source_conditions: ReadConditions {
-                        if_match: source_if_match.as_deref().map(parse_etag),
-                        ..ReadConditions::default()
-                    },
-                    destination_condition: client_condition(destination_condition),
-                    replace_metadata: None,
-                };
-                let source = CopySource {
-                    bucket: BUCKET,
-                    key: source,
-                };
-                written(
-                    s3.copy_object(&source, BUCKET, destination, &options)
-                        .await
-                        .map(|copy| copy.etag),
-                )
-            }
-            Request::CompleteMultipart { .. } => {
-                unreachable!("a multipart complete is sent by `complete_multipart`")
-            }
-        }
-    }
-
-    async fn send_native(
-        native: &NativeClient<TcpConnector>,
-        tokens: &TokenStats,
-        request: &Request,
-    ) -> Outcome {
-        match request {
-            Request::Get { key } => {
-                let got = native.get_object(BUCKET, key).await;
-                tokens.note_returned(&got);
-                read(got.map(|got| (got.body, got.etag)))
-            }
-            Request::Put {
-                key,
-                value,
-                condition,
-                idempotency_key,
-            } => {
-                let mut options = NativePutOptions::default()
-                    .with_checksum_of(ChecksumAlgorithm::Sha256, value.as_bytes());
-                match condition {
-                    Precondition::Absent => options = options.if_absent(),
-                    Precondition::Matches { etag } => options = options.if_match(parse_etag(etag)),
-                    _ => {}
-                }
-                if let Some(key) = idempotency_key {
-                    options = options.idempotency_key(
-                        IdempotencyKey::parse(key).expect("generated keys are valid"),
-                    );
-                }
-                let body = PutBody::from(value.clone().into_bytes());
-                let put = native.put_object(BUCKET, key, body, &options).await;
-                tokens.note_returned(&put);
-                written(put.map(|put| put.etag))
-            }
-            Request::Delete { key, condition } => {
-                let if_match = match condition {
-                    Precondition::Matches { etag } => Some(parse_etag(etag)),
-                    _ => None,
-                };
-                let delete = native.delete_object(BUCKET, key, if_match.as_ref()).await;
-                tokens.note_returned(&delete);
-                deleted(delete, if_match.is_some())
-            }
-            Request::Copy {
-                source,
-                destination,
-                destination_condition,
-                source_if_match,
-            } => {
-                let copy = NativeCopyRequest {
-                    source: NativeCopySource {
-                        bucket: BUCKET.to_owned(),
-                        key: source.clone(),
-                        if_match: source_if_match.clone(),
-                        if_none_match: None,
-                        if_modified_since_ms: None,
-                        if_unmodified_since_ms: None,
-                    },
-                    destination: NativeCopyDestination {
-                        bucket: BUCKET.to_owned(),
-                        key: destination.clone(),
-                        require_absent: *destination_condition == Precondition::Absent,
-                        require_match_etag: match destination_condition {
-                            Precondition::Matches { etag } => Some(etag.clone()),
-                            _ => None,
-                        },
-                    },
-                };
-                let copied = native.copy_object(&copy).await;
-                tokens.note_returned(&copied);
-                written(copied.map(|copy| copy.etag))
-            }
-            Request::CompleteMultipart { .. } => {
-                unreachable!("a multipart complete is sent by `complete_multipart`")
-            }
-        }
-    }
-}
-
-/// One client: its node's view of the world.
-struct ClientTask {
-    process: u32,
-    client: SimClient,
-    recorder: HistoryRecorder,
+/// Simulated time since the run started: the history's clock.
+#[derive(Debug)]
+struct SimClock {
     started: Instant,
 }
 
-impl ClientTask {
-    fn now_ns(&self) -> u64 {
+impl RunClock for SimClock {
+    fn elapsed_ns(&self) -> u64 {
         u64::try_from(
             TimeHandle::current()
                 .now_instant()
@@ -585,273 +269,6 @@ impl ClientTask {
                 .as_nanos(),
         )
         .unwrap_or(u64::MAX)
-    }
-
-    /// Invokes, sends and completes one request in the history.
-    async fn record<F: Future<Output = Outcome>>(
-        &self,
-        op_index: u32,
-        request: Request,
-        send: impl FnOnce(Request) -> F,
-    ) -> Outcome {
-        let id = self.recorder.invoke(
-            Invocation {
-                process: self.process,
-                op_index,
-                api: self.client.api(&request),
-                request: request.clone(),
-            },
-            self.now_ns(),
-        );
-        let outcome = send(request).await;
-        self.recorder.complete(id, outcome.clone(), self.now_ns());
-        outcome
-    }
-
-    async fn request(&self, op_index: u32, request: Request) -> Outcome {
-        self.record(op_index, request, |request| async move {
-            self.client.send(&request).await
-        })
-        .await
-    }
-
-    /// A GET; `Some(None)` when the key is absent, `None` when the read
-    /// failed.
-    async fn read(&self, op_index: u32, key: &str) -> Option<Option<(String, String)>> {
-        match self
-            .request(
-                op_index,
-                Request::Get {
-                    key: key.to_owned(),
-                },
-            )
-            .await
-        {
-            Outcome::Ok {
-                result: OpResult::Read { value, etag },
-            } => Some(Some((value, etag))),
-            Outcome::Ok {
-                result: OpResult::Absent,
-            } => Some(None),
-            _ => None,
-        }
-    }
-
-    /// The condition of a write that reads first: If-Match of what it
-    /// read, or create-only when absent; `None` when the read failed.
-    async fn read_condition(&self, op_index: u32, key: &str) -> Option<Precondition> {
-        Some(match self.read(op_index, key).await? {
-            Some((_, etag)) => Precondition::Matches { etag },
-            None => Precondition::Absent,
-        })
-    }
-
-    async fn write_condition(
-        &self,
-        op_index: u32,
-        key: &str,
-        condition: WriteCondition,
-    ) -> Option<Precondition> {
-        match condition {
-            WriteCondition::IfAbsent => Some(Precondition::Absent),
-            WriteCondition::IfMatchRead => self.read_condition(op_index, key).await,
-            _ => Some(Precondition::None),
-        }
-    }
-
-    async fn run_op(&self, op_index: u32, op: Op) {
-        match op {
-            Op::CreateOnly { key, value } => {
-                self.request(
-                    op_index,
-                    Request::Put {
-                        key,
-                        value,
-                        condition: Precondition::Absent,
-                        idempotency_key: None,
-                    },
-                )
-                .await;
-            }
-            Op::Cas { key, tag } => self.cas(op_index, &key, &tag).await,
-            Op::Put { key, value } => {
-                self.request(
-                    op_index,
-                    Request::Put {
-                        key,
-                        value,
-                        condition: Precondition::None,
-                        idempotency_key: None,
-                    },
-                )
-                .await;
-            }
-            Op::Get { key } => {
-                self.read(op_index, &key).await;
-            }
-            Op::Delete { key, if_match } => {
-                let condition = if if_match {
-                    match self.read(op_index, &key).await {
-                        Some(Some((_, etag))) => Precondition::Matches { etag },
-                        _ => return,
-                    }
-                } else {
-                    Precondition::None
-                };
-                self.request(op_index, Request::Delete { key, condition })
-                    .await;
-            }
-            Op::Copy {
-                source,
-                destination,
-                condition,
-            } => {
-                let (destination_condition, source_if_match) = match condition {
-                    CopyCondition::DestinationAbsent => (Precondition::Absent, None),
-                    CopyCondition::DestinationMatchesRead => {
-                        let Some(condition) = self.read_condition(op_index, &destination).await
-                        else {
-                            return;
-                        };
-                        (condition, None)
-                    }
-                    _ => match self.read(op_index, &source).await {
-                        Some(Some((_, etag))) => (Precondition::None, Some(etag)),
-                        _ => return,
-                    },
-                };
-                self.request(
-                    op_index,
-                    Request::Copy {
-                        source,
-                        destination,
-                        destination_condition,
-                        source_if_match,
-                    },
-                )
-                .await;
-            }
-            Op::MultipartComplete {
-                key,
-                parts,
-                condition,
-            } => self.multipart(op_index, key, parts, condition).await,
-            Op::IdempotentPut {
-                key,
-                idempotency_key,
-                value,
-                condition,
-                attempts,
-            } => {
-                let Some(condition) = self.write_condition(op_index, &key, condition).await else {
-                    return;
-                };
-                // Re-sent with the same key while the outcome is unknown
-                // (I1): together the sends take effect at most once.
-                for _ in 0..attempts {
-                    let outcome = self
-                        .request(
-                            op_index,
-                            Request::Put {
-                                key: key.clone(),
-                                value: value.clone(),
-                                condition: condition.clone(),
-                                idempotency_key: Some(idempotency_key.clone()),
-                            },
-                        )
-                        .await;
-                    if !matches!(outcome, Outcome::Indeterminate { .. }) {
-                        break;
-                    }
-                }
-            }
-            other => unreachable!("the generator makes no {other:?}"),
-        }
-    }
-
-    /// Read-modify-write of a counter (C2), re-read and retried after a
-    /// lost race (412, or 409 C5), at most [`MAX_CAS_ROUNDS`] times.
-    async fn cas(&self, op_index: u32, key: &str, tag: &str) {
-        for _ in 0..MAX_CAS_ROUNDS {
-            let Some(read) = self.read(op_index, key).await else {
-                return;
-            };
-            let (value, condition) = match read {
-                Some((value, etag)) => (
-                    CounterValue::next_after(Some(&value), tag),
-                    Precondition::Matches { etag },
-                ),
-                None => (CounterValue::next_after(None, tag), Precondition::Absent),
-            };
-            let outcome = self
-                .request(
-                    op_index,
-                    Request::Put {
-                        key: key.to_owned(),
-                        value: value.encode(),
-                        condition,
-                        idempotency_key: None,
-                    },
-                )
-                .await;
-            let lost_race =
-                matches!(outcome, Outcome::Failed { status, .. } if status == 412 || status == 409);
-            if !lost_race {
-                return;
-            }
-        }
-    }
-
-    /// Create, upload the parts, complete under `condition` (C6, C3 across
-    /// the upload). Only the complete changes what readers see, so only it
-    /// is recorded.
-    async fn multipart(
-        &self,
-        op_index: u32,
-        key: String,
-        parts: Vec<String>,
-        condition: WriteCondition,
-    ) {
-        let s3 = self.client.s3();
-        let Ok(upload) = s3
-            .create_multipart_upload(BUCKET, &key, &CreateMultipartOptions::default())
-            .await
-        else {
-            return;
-        };
-        let mut uploaded = Vec::new();
-        for (index, part) in parts.iter().enumerate() {
-            let number = u16::try_from(index + 1).expect("at most 10,000 parts");
-            match s3
-                .upload_part(&upload, number, part.clone().into_bytes())
-                .await
-            {
-                Ok(part) => uploaded.push(part),
-                Err(_) => return,
-            }
-        }
-        let Some(condition) = self.write_condition(op_index, &key, condition).await else {
-            return;
-        };
-        let request = Request::CompleteMultipart {
-            key,
-            value: parts.concat(),
-            part_count: u32::try_from(parts.len()).expect("at most 10,000 parts"),
-            condition: condition.clone(),
-            idempotency_key: None,
-        };
-        self.record(op_index, request, |_| async {
-            let options = CompleteOptions {
-                condition: client_condition(&condition),
-                idempotency_key: None,
-            };
-            written(
-                s3.complete_multipart_upload(&upload, &uploaded, &options)
-                    .await
-                    .map(|complete| complete.etag),
-            )
-        })
-        .await;
     }
 }
 
@@ -1055,7 +472,9 @@ impl Faults {
 /// # Panics
 /// If the workload spec does not validate.
 pub async fn run(config: &RunConfig) -> RunOutcome {
-    let started = TimeHandle::current().now_instant();
+    let clock: Arc<dyn RunClock> = Arc::new(SimClock {
+        started: TimeHandle::current().now_instant(),
+    });
     let profile = config.profile.clone();
     let spec = &config.spec;
     let fsync = profile.fsync_delay_us;
@@ -1127,12 +546,13 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
             .build();
         client_nodes.push(node.id());
         let ops = generator.client(process);
-        let task = ClientTask {
+        let task = ClientDriver::new(
             process,
-            client: sim_client(ops.api(), &profile, &tokens),
-            recorder: recorder.clone(),
-            started,
-        };
+            sim_client(ops.api(), &profile, &tokens),
+            BUCKET,
+            recorder.clone(),
+            Arc::clone(&clock),
+        );
         client_tasks.push(node.spawn(async move {
             for (op_index, op) in ops.enumerate() {
                 task.run_op(u32::try_from(op_index).expect("ops fit u32"), op)
@@ -1182,31 +602,26 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     };
 
     // Phase 3: the checker reads every key.
-    let final_reads = ClientTask {
-        process: checker_process,
-        client: SimClient::S3(s3_client(&profile)),
-        recorder: recorder.clone(),
-        started,
-    };
+    let final_reads = ClientDriver::new(
+        checker_process,
+        WorkloadClient::S3(s3_client(&profile)),
+        BUCKET,
+        recorder.clone(),
+        Arc::clone(&clock),
+    );
     let keys: Vec<String> = (0..spec.keys)
         .map(lockwell_workload::generator::key_name)
         .collect();
     checker_node
         .spawn(async move {
             for key in keys {
-                final_reads.read(0, &key).await;
+                final_reads.final_read(&key).await;
             }
         })
         .await
         .expect("the checker task runs to its end");
 
-    let simulated_ns = u64::try_from(
-        TimeHandle::current()
-            .now_instant()
-            .duration_since(started)
-            .as_nanos(),
-    )
-    .unwrap_or(u64::MAX);
+    let simulated_ns = clock.elapsed_ns();
     let server_failures = server_failures.lock().expect("poisoned").clone();
     let faults = *counts.lock().expect("poisoned");
     RunOutcome {
