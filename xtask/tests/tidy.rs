@@ -81,6 +81,7 @@ const ALLOWED_INTERNAL_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("lockwell-check", &["lockwell-core"]),
     ("lockwell-results", &[]),
     ("lockwell-plan", &["lockwell-results"]),
+    ("lockwell-tui", &["lockwell-results", "lockwell-plan"]),
 ];
 
 #[test]
