@@ -33,10 +33,11 @@ pub enum CasRetryPolicy {
     Backoff,
 }
 
-/// Arguments of `lockwell bench`.
+/// What `lockwell bench` measures: exactly one of the in-process store,
+/// our server, or any S3 endpoint.
 #[derive(Debug, Clone, clap::Args)]
 #[command(group = clap::ArgGroup::new("target").required(true).args(["inproc", "server", "endpoint"]))]
-pub struct BenchArgs {
+pub struct TargetArgs {
     /// Measure lockwell-core's store inside this process: the commit path
     /// alone, no server, no network.
     #[arg(long)]
@@ -68,6 +69,20 @@ pub struct BenchArgs {
     /// Bucket of an HTTP target; created if missing.
     #[arg(long, default_value = BENCH_BUCKET)]
     pub bucket: String,
+    /// Shards of the in-process store.
+    #[arg(long, default_value_t = DEFAULT_SHARD_COUNT)]
+    pub shards: usize,
+}
+
+/// Arguments of `lockwell bench`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct BenchArgs {
+    /// `lockwell bench sweep`: a grid of runs instead of one.
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Closed loop: racers issuing operations back to back. With --rate:
     /// the workers that serve the schedule.
     #[arg(long, default_value_t = 8)]
@@ -119,9 +134,6 @@ pub struct BenchArgs {
     /// Seed of key, operation and backoff choices.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Shards of the in-process store.
-    #[arg(long, default_value_t = DEFAULT_SHARD_COUNT)]
-    pub shards: usize,
     /// Result file to create [default: results/bench-run-<UTC time>.json].
     /// The interval log goes beside it, with the extension `.hlog`.
     #[arg(long)]
@@ -132,6 +144,17 @@ pub struct BenchArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Subcommands of `lockwell bench`.
+#[non_exhaustive]
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Run the load generator over a grid (racers, keys, zipf skew, op
+    /// mix, payload size, CAS retry policy), repeating each point; one
+    /// result file per point plus an index in the sweep folder, which
+    /// `lockwell plan` fits. Resumable: measured points are skipped.
+    Sweep(crate::sweep::SweepArgs),
 }
 
 /// `10s`, `500ms`, `250us`, `2m`, or a bare number of seconds.
@@ -208,16 +231,89 @@ pub struct BenchOutcome {
     pub interval_log_path: PathBuf,
 }
 
+/// Runs `lockwell bench`, or the subcommand named.
+///
+/// # Errors
+/// See [`run_bench`] and [`crate::sweep::run_sweep`].
+pub fn run_bench_command(args: &BenchArgs) -> anyhow::Result<()> {
+    match &args.command {
+        Some(BenchCommand::Sweep(sweep)) => crate::sweep::run_sweep(sweep).map(|_| ()),
+        None => run_bench(args).map(|_| ()),
+    }
+}
+
+/// Something to do with a target, whatever its type: the single-run
+/// measurement, or one point of a sweep.
+pub trait WithTarget {
+    type Output;
+
+    /// # Errors
+    /// Whatever the work fails with.
+    fn run<T: Target>(self, target: &T) -> anyhow::Result<Self::Output>;
+}
+
+/// Opens the target `args` name (starting our server in process for
+/// `--server`, on `bucket` for HTTP targets) and hands it to `work`.
+///
+/// # Errors
+/// A target that cannot be started or reached, or `work`'s error.
+pub fn with_target<W: WithTarget>(
+    args: &TargetArgs,
+    bucket: &str,
+    seed: u64,
+    work: W,
+) -> anyhow::Result<W::Output> {
+    ensure!(
+        args.server_data.is_none() || args.server == Some(ServerStorage::File),
+        "--server-data is the data directory of --server file"
+    );
+    if let Some(storage) = args.server {
+        // Declared before the target so that it stops after the last
+        // connection closes.
+        let server = LocalServer::start(storage, args.server_data.as_deref())
+            .context("starting the in-process server")?;
+        let target = S3Target::new(server.endpoint(bucket), server.describe(), seed)
+            .context("reaching the in-process server")?;
+        work.run(&target)
+    } else if let Some(url) = &args.endpoint {
+        let endpoint = S3Endpoint {
+            url: url.clone(),
+            region: args.region.clone(),
+            access_key_id: args
+                .access_key
+                .clone()
+                .context("--access-key is required")?,
+            secret_key: args
+                .secret_key
+                .clone()
+                .context("--secret-key is required")?,
+            bucket: bucket.to_owned(),
+        };
+        let served_by = args.served_by.as_deref().map_or(
+            serde_json::Value::Null,
+            |name| serde_json::json!({ "server": name }),
+        );
+        let target =
+            S3Target::new(endpoint, served_by, seed).with_context(|| format!("reaching {url}"))?;
+        work.run(&target)
+    } else {
+        let target = InProcessTarget::new(
+            StoreConfig {
+                shard_count: args.shards,
+                ..StoreConfig::default()
+            },
+            unix_ms_now(),
+        );
+        work.run(&target)
+    }
+}
+
 /// Runs `lockwell bench`: the load, then the result file and the interval
 /// log; prints progress on stderr and a summary (or the JSON) on stdout.
 ///
 /// # Errors
 /// Bad arguments, an existing output file, or a failed run.
 pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchOutcome> {
-    ensure!(
-        args.server_data.is_none() || args.server == Some(ServerStorage::File),
-        "--server-data is the data directory of --server file"
-    );
     let config = args.load_config();
     config.validate()?;
     let result_path = match &args.out {
@@ -240,45 +336,28 @@ pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchOutcome> {
         "{} exists; results are never overwritten",
         result_path.display()
     );
-    if let Some(storage) = args.server {
-        // Declared before the target so that it stops after the last
-        // connection closes.
-        let server = LocalServer::start(storage, args.server_data.as_deref())
-            .context("starting the in-process server")?;
-        let target = S3Target::new(server.endpoint(&args.bucket), server.describe(), args.seed)
-            .context("reaching the in-process server")?;
-        measure(args, &config, &target, result_path)
-    } else if let Some(url) = &args.endpoint {
-        let endpoint = S3Endpoint {
-            url: url.clone(),
-            region: args.region.clone(),
-            access_key_id: args
-                .access_key
-                .clone()
-                .context("--access-key is required")?,
-            secret_key: args
-                .secret_key
-                .clone()
-                .context("--secret-key is required")?,
-            bucket: args.bucket.clone(),
-        };
-        let served_by = args.served_by.as_deref().map_or(
-            serde_json::Value::Null,
-            |name| serde_json::json!({ "server": name }),
-        );
-        let target = S3Target::new(endpoint, served_by, args.seed)
-            .with_context(|| format!("reaching {url}"))?;
-        measure(args, &config, &target, result_path)
-    } else {
-        let target = InProcessTarget::new(
-            StoreConfig {
-                shard_count: args.shards,
-                ..StoreConfig::default()
-            },
-            unix_ms_now(),
-        );
-        measure(args, &config, &target, result_path)
+    struct Measure<'a> {
+        args: &'a BenchArgs,
+        config: &'a LoadConfig,
+        result_path: PathBuf,
     }
+    impl WithTarget for Measure<'_> {
+        type Output = BenchOutcome;
+
+        fn run<T: Target>(self, target: &T) -> anyhow::Result<BenchOutcome> {
+            measure(self.args, self.config, target, self.result_path)
+        }
+    }
+    with_target(
+        &args.target,
+        &args.target.bucket,
+        args.seed,
+        Measure {
+            args,
+            config: &config,
+            result_path,
+        },
+    )
 }
 
 /// The run against `target`, its result file and interval log, and the
@@ -698,7 +777,7 @@ mod tests {
             );
         }
         let http = Command::parse_from(["bench", "--server", "file"]);
-        assert_eq!(http.bench.server, Some(ServerStorage::File));
-        assert_eq!(http.bench.bucket, BENCH_BUCKET);
+        assert_eq!(http.bench.target.server, Some(ServerStorage::File));
+        assert_eq!(http.bench.target.bucket, BENCH_BUCKET);
     }
 }

@@ -14,6 +14,7 @@ pub mod instructions;
 pub mod loadgen;
 pub mod merge;
 pub mod peers;
+pub mod sweep;
 // The seeded stream and the zipf sampler live in lockwell-workload, so the
 // load generator and the simulator draw keys the same way.
 pub use lockwell_workload::{rng, zipf};

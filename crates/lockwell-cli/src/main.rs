@@ -82,7 +82,7 @@ fn main() -> anyhow::Result<ExitCode> {
     let object_command = match cli.command {
         Command::Serve(args) => return serve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => {
-            return lockwell_bench::cli::run_bench(&args).map(|_| ExitCode::SUCCESS);
+            return lockwell_bench::cli::run_bench_command(&args).map(|()| ExitCode::SUCCESS);
         }
         Command::Compare(args) => {
             return lockwell_bench::cli::run_compare(&args).map(|_| ExitCode::SUCCESS);
