@@ -15,7 +15,9 @@ use ratatui::widgets::Paragraph;
 
 use crate::measurements::{HistogramLabel, merge_into};
 use crate::results_dir::{Content, ResultsDir, StoredRun};
-use crate::views::{bench, campaign, catalog, checksum, compare, help, list, parts, run, text};
+use crate::views::{
+    bench, campaign, catalog, checksum, compare, help, list, parts, run, sweep, text,
+};
 
 /// Rows a page key moves.
 const PAGE_ROWS: usize = 10;
@@ -57,8 +59,8 @@ pub struct DashApp {
     side_a: BTreeSet<usize>,
     side_b: BTreeSet<usize>,
     run_view: run::RunViewState,
-    /// The selected violation of a campaign.
-    violation: usize,
+    /// The selected violation of a campaign, or workload of a sweep.
+    detail_item: usize,
     comparison: Option<ComparisonView>,
     help: bool,
     status: Option<String>,
@@ -82,7 +84,7 @@ impl DashApp {
             side_a: BTreeSet::new(),
             side_b: BTreeSet::new(),
             run_view: run::RunViewState::default(),
-            violation: 0,
+            detail_item: 0,
             comparison: None,
             help: false,
             status,
@@ -189,7 +191,7 @@ impl DashApp {
     fn open_detail(&mut self) {
         self.screen = Screen::Detail;
         self.run_view = run::RunViewState::default();
-        self.violation = 0;
+        self.detail_item = 0;
     }
 
     fn detail_key(&mut self, code: KeyCode) {
@@ -210,7 +212,14 @@ impl DashApp {
                 self.open_detail();
             }
             KeyCode::Tab | KeyCode::BackTab => {
-                if let Content::Run(stored) = &entry.content
+                if let Content::Sweep(sweep) = &entry.content {
+                    let count = sweep.workloads.len().max(1);
+                    self.detail_item = if code == KeyCode::Tab {
+                        (self.detail_item + 1) % count
+                    } else {
+                        (self.detail_item + count - 1) % count
+                    };
+                } else if let Content::Run(stored) = &entry.content
                     && !stored.histograms.is_empty()
                 {
                     let count = stored.histograms.len();
@@ -227,13 +236,13 @@ impl DashApp {
                 }
             }
             KeyCode::Up | KeyCode::Char('k') => match &entry.content {
-                Content::Campaign(_) => self.violation = self.violation.saturating_sub(1),
+                Content::Campaign(_) => self.detail_item = self.detail_item.saturating_sub(1),
                 _ => self.run_view.scroll = self.run_view.scroll.saturating_sub(1),
             },
             KeyCode::Down | KeyCode::Char('j') => match &entry.content {
                 Content::Campaign(campaign) => {
-                    self.violation =
-                        (self.violation + 1).min(campaign.violations.len().saturating_sub(1));
+                    self.detail_item =
+                        (self.detail_item + 1).min(campaign.violations.len().saturating_sub(1));
                 }
                 _ => self.run_view.scroll += 1,
             },
@@ -333,7 +342,7 @@ impl DashApp {
             Screen::Detail => &[
                 ("esc", "back"),
                 ("n / p", "next / previous entry"),
-                ("tab", "next histogram"),
+                ("tab", "next histogram / sweep workload"),
                 ("↑↓", "scroll / violation"),
                 ("r", "reload"),
                 ("?", "help"),
@@ -372,8 +381,9 @@ pub fn draw(frame: &mut Frame, app: &DashApp) {
             match &entry.content {
                 Content::Run(stored) => run::render(frame, body, &path, stored, &app.run_view),
                 Content::Campaign(found) => {
-                    campaign::render(frame, body, &path, found, app.violation)
+                    campaign::render(frame, body, &path, found, app.detail_item);
                 }
+                Content::Sweep(found) => sweep::render(frame, body, &path, found, app.detail_item),
                 Content::Checksum(summary) => checksum::render(frame, body, &path, summary),
                 Content::Catalog(document) => {
                     catalog::render(frame, body, &path, document, app.run_view.scroll);

@@ -3,9 +3,10 @@
 //!
 //! Every `*.json` below the folder is classified by its content, not its
 //! name: a result file (`schema_version`), a simulator campaign
-//! (`format: lockwell-sim-campaign`), a checksum summary, the planted-bug
-//! catalog (`catalog.json`); `*.txt` reports (such as
-//! `cargo xtask bench-ab`'s) are shown as text. A bench run's interval log
+//! (`format: lockwell-sim-campaign`), a checksum summary, or the
+//! planted-bug catalog (`catalog.json`); `*.txt` reports (such as `cargo
+//! xtask bench-ab`'s) are shown as text. A folder of sweep points is one
+//! more entry: the sweep, with the capacity model's curves. A bench run's interval log
 //! (`.hlog` beside its JSON) gives its goodput over time. Files that do not
 //! read are listed apart with the reason, never silently dropped.
 
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use hdrhistogram::Histogram;
 
 use crate::measurements::{HistogramLabel, IntervalCounts, intervals_of_log, sort_for_display};
+use crate::sweep::{SweepData, sweeps_by_folder};
 
 /// Largest file the browser reads; result files are kilobytes.
 pub const MAX_FILE_LEN_BYTES: u64 = 64 * 1024 * 1024;
@@ -54,6 +56,8 @@ pub enum Content {
     Checksum(ChecksumSummary),
     /// The planted-bug catalog, read without a fixed schema.
     Catalog(serde_json::Value),
+    /// A folder of sweep points, with the capacity model's curves.
+    Sweep(Box<SweepData>),
     Text(String),
 }
 
@@ -225,7 +229,35 @@ impl ResultsDir {
                 Err(reason) => dir.unreadable.push((relative, reason)),
             }
         }
+        dir.add_sweeps();
         Ok(dir)
+    }
+}
+
+impl ResultsDir {
+    /// One entry per folder of sweep points (`<folder>/`), after its
+    /// points.
+    fn add_sweeps(&mut self) {
+        let runs = self
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.content {
+                Content::Run(run) => Some((entry.path.clone(), &run.result)),
+                _ => None,
+            });
+        let sweeps = sweeps_by_folder(runs);
+        for (folder, (points, errors)) in sweeps {
+            for error in errors {
+                self.unreadable.push((folder.clone(), error));
+            }
+            if !points.is_empty() {
+                self.entries.push(Entry {
+                    path: folder.join(""),
+                    content: Content::Sweep(Box::new(SweepData::new(folder, points))),
+                });
+            }
+        }
+        self.entries.sort_by(|a, b| a.path.cmp(&b.path));
     }
 }
 

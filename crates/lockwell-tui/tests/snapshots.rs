@@ -107,7 +107,11 @@ fn open(prefix: &str) -> DashApp {
 fn the_fixture_folder_reads_without_unreadable_files() {
     let dir = ResultsDir::load(&fixtures()).unwrap();
     assert!(dir.unreadable.is_empty(), "{:?}", dir.unreadable);
-    assert_eq!(dir.entries.len(), 13);
+    assert_eq!(
+        dir.entries.len(),
+        21,
+        "13 files, 7 sweep points and their sweep"
+    );
 }
 
 #[test]
@@ -203,6 +207,15 @@ fn checksum_summary() {
 fn planted_bug_catalog() {
     let app = open("catalog.json");
     check_snapshot("dash-catalog-120x40", &draw_dash(&app, LARGE));
+}
+
+#[test]
+fn a_sweep_with_the_model_curves_and_held_out_points() {
+    let app = open("sweeps/quick/");
+    let text = draw_dash(&app, LARGE);
+    assert!(text.contains("held out"), "{text}");
+    check_snapshot("dash-sweep-120x40", &text);
+    check_snapshot("dash-sweep-80x24", &draw_dash(&app, SMALL));
 }
 
 #[test]

@@ -11,6 +11,7 @@ use ratatui::widgets::{Row, Table, TableState};
 use super::parts::{framed, header_style};
 use crate::format;
 use crate::results_dir::{Campaign, ChecksumSummary, Content, Entry};
+use crate::sweep::SweepData;
 
 /// Below this width the list leaves out the commit and machine columns.
 const NARROW_WIDTH: u16 = 110;
@@ -30,6 +31,7 @@ pub fn kind_name(entry: &Entry) -> &'static str {
         Content::Campaign(_) => "sim campaign",
         Content::Checksum(_) => "checksums",
         Content::Catalog(_) => "bug catalog",
+        Content::Sweep(_) => "sweep",
         Content::Text(_) => "report",
     }
 }
@@ -81,6 +83,7 @@ pub fn headline(entry: &Entry) -> String {
         Content::Campaign(campaign) => campaign_headline(campaign),
         Content::Checksum(summary) => checksum_headline(summary),
         Content::Catalog(catalog) => super::catalog::headline(catalog),
+        Content::Sweep(sweep) => sweep_headline(sweep),
         Content::Text(text) => text
             .lines()
             .find(|line| !line.trim().is_empty())
@@ -122,6 +125,27 @@ fn run_headline(result: &RunResult) -> String {
         ),
         None => "no metrics".to_owned(),
     }
+}
+
+fn sweep_headline(sweep: &SweepData) -> String {
+    let mut text = format!(
+        "{} points, {} workloads",
+        sweep.point_count,
+        sweep.workloads.len()
+    );
+    match &sweep.validation {
+        Ok(summary) => {
+            if let Some(error) = summary.median_abs_goodput_error {
+                text.push_str(&format!(
+                    ", model off by {} (goodput, median) on {} held-out points",
+                    format::percent(Some(error)),
+                    summary.held_out_points
+                ));
+            }
+        }
+        Err(_) => text.push_str(", no model"),
+    }
+    text
 }
 
 fn campaign_headline(campaign: &Campaign) -> String {

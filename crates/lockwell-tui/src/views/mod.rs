@@ -9,4 +9,5 @@ pub mod help;
 pub mod list;
 pub mod parts;
 pub mod run;
+pub mod sweep;
 pub mod text;
