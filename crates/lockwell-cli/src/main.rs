@@ -15,6 +15,7 @@
 //! arguments (clap's); the object commands add 3 for a failed precondition
 //! (412) and 4 for a missing key (404).
 
+mod check;
 mod object_commands;
 mod serve;
 
@@ -75,6 +76,10 @@ enum Command {
     /// Delete an object, optionally only if its ETag is --if-match's.
     #[command(after_help = EXIT_CODES_HELP)]
     Rm(object_commands::RmArgs),
+    /// Run a workload against any S3-compatible endpoint over real sockets
+    /// and check its history as the simulator does (docs/live-checker.md).
+    #[command(after_help = check::EXIT_CODES_HELP)]
+    Check(check::CheckArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -90,6 +95,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Results(args) => {
             return lockwell_bench::cli::run_results(&args).map(|()| ExitCode::SUCCESS);
         }
+        Command::Check(args) => return Ok(check::run(&args)),
         Command::Mb(args) => ObjectCommand::Mb(args),
         Command::Put(args) => ObjectCommand::Put(args),
         Command::Get(args) => ObjectCommand::Get(args),

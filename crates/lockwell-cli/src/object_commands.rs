@@ -126,8 +126,8 @@ pub(crate) struct ConnectArgs {
 }
 
 /// Environment variables credentials are read from, in order of preference.
-const ACCESS_KEY_ENV: [&str; 2] = ["LOCKWELL_ACCESS_KEY", "AWS_ACCESS_KEY_ID"];
-const SECRET_KEY_ENV: [&str; 2] = ["LOCKWELL_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"];
+pub(crate) const ACCESS_KEY_ENV: [&str; 2] = ["LOCKWELL_ACCESS_KEY", "AWS_ACCESS_KEY_ID"];
+pub(crate) const SECRET_KEY_ENV: [&str; 2] = ["LOCKWELL_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"];
 
 /// `BUCKET/KEY`: the first `/` splits, so the key may hold more.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,7 +374,9 @@ enum Client {
     Native(NativeClient),
 }
 
-fn credential(flag: Option<&String>, env_names: [&str; 2]) -> Option<String> {
+/// A credential from its flag, else the first of `env_names` set
+/// (shared with `lockwell check`).
+pub(crate) fn credential(flag: Option<&String>, env_names: [&str; 2]) -> Option<String> {
     flag.cloned().or_else(|| {
         env_names
             .into_iter()

@@ -1,0 +1,1019 @@
+//! `lockwell check`: the simulator's workloads and checks against a live
+//! S3-compatible endpoint, over real sockets (DESIGN.md "Instruments";
+//! `docs/live-checker.md`).
+//!
+//! A run has the simulator's shape without its faults:
+//! 1. **set-up**: a bucket of its own (or `--bucket`, whose workload keys
+//!    must all be absent: the checks assume every key starts so), and a
+//!    native request when a client speaks the native API, so that an
+//!    endpoint that cannot be checked says so before anything is recorded;
+//! 2. **clients**: one task per workload client, each running its op
+//!    stream from lockwell-workload's generator through
+//!    [`lockwell_sim::driver`] (the simulator's own mapping of ops to
+//!    client calls), every request recorded with its invocation and
+//!    completion times on tokio's monotonic clock, for the workload's ops
+//!    or until `--duration` has passed;
+//! 3. **final reads**: a process of its own (the checker's) reads every
+//!    key over S3 once every client has finished;
+//! 4. **checks**: the history goes to a file and through the simulator's
+//!    checks ([`lockwell_sim::checks`]); the verdict names each rule
+//!    broken and the requests that show it.
+//!
+//! Jepsen-style, not deterministic: the seed fixes each client's ops, but
+//! the interleaving is the network's and the endpoint's, so a run that
+//! finds a violation may not find it again. The history file is what
+//! stays.
+//!
+//! This is the one place of the live checker that reads a clock (tokio's,
+//! which the driver gets through [`RunClock`]) and draws OS randomness
+//! (the seed and the bucket's name when none is given).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use clap::{Args, ValueEnum};
+use lockwell_client::native::{NativeClient, NativeConfig};
+use lockwell_client::s3::types::GetOptions;
+use lockwell_client::{ClientRuntime, Error, Observer, S3Client, S3Config, SeededRandom};
+use lockwell_sim::checks::{self, Violation};
+use lockwell_sim::driver::{ClientDriver, RunClock, TokenStats, WorkloadClient};
+use lockwell_sim::history::{History, HistoryRecorder, OpResult, Outcome};
+use lockwell_workload::generator::key_name;
+use lockwell_workload::spec::MAX_OPS_PER_CLIENT;
+use lockwell_workload::{ClientApi, OpGenerator, WorkloadSpec};
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::object_commands::{ACCESS_KEY_ENV, SECRET_KEY_ENV, credential};
+
+/// Exit status: no violation.
+const EXIT_PASS: u8 = 0;
+/// Exit status: the checks found violations.
+const EXIT_VIOLATIONS: u8 = 1;
+/// Exit status: the run could not be made (no credentials, an unknown
+/// workload, an unreachable endpoint, refused credentials, no bucket).
+const EXIT_CANNOT_CHECK: u8 = 3;
+
+/// Appended to `lockwell check --help`.
+pub(crate) const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  the checks found no violation
+  1  the checks found violations (printed, with the history file)
+  2  bad arguments
+  3  the run could not be made: no credentials, unknown workload,
+     endpoint unreachable, credentials refused, bucket not created";
+
+/// Each request's one attempt gives up after this long: a hung endpoint
+/// shows as indeterminate requests within seconds, not the client's
+/// default minute.
+const ATTEMPT_TIMEOUT_MS: u64 = 10_000;
+/// Connecting gives up after this long.
+const CONNECT_TIMEOUT_MS: u64 = 5_000;
+/// After `--duration`, clients finish the op they are in; one still busy
+/// this much later is cut off (its requests in flight are indeterminate)
+/// and reported as a liveness violation, as the simulator reports one.
+const LIVENESS_BOUND_MS: u64 = 60_000;
+/// Without a terminal, a progress line every this many seconds.
+const PROGRESS_EVERY_S: u64 = 5;
+/// Entries printed under each violation, at most (the last ones).
+const MAX_ENTRIES_SHOWN: usize = 10;
+/// The prefix of a bucket made for one run.
+const RUN_BUCKET_PREFIX: &str = "lockwell-check-";
+/// The format of `--summary-out` files.
+const SUMMARY_FORMAT: &str = "lockwell-live-check";
+const SUMMARY_VERSION: u32 = 1;
+
+/// Which API the workload's clients speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CheckApi {
+    /// S3 with SigV4: any S3-compatible endpoint.
+    S3,
+    /// Lockwell's native API (multipart uploads still over S3): only
+    /// `lockwell serve`.
+    Native,
+    /// Each client's API drawn from the seed, as the simulator does: only
+    /// `lockwell serve`.
+    Mixed,
+}
+
+impl CheckApi {
+    const fn workload_api(self) -> lockwell_workload::Api {
+        match self {
+            Self::S3 => lockwell_workload::Api::S3,
+            Self::Native => lockwell_workload::Api::Native,
+            Self::Mixed => lockwell_workload::Api::Mixed,
+        }
+    }
+
+    const fn name(self) -> &'static str {
+        match self {
+            Self::S3 => "s3",
+            Self::Native => "native",
+            Self::Mixed => "mixed",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The endpoint's URL (`http://host:port`).
+    #[arg(long, env = "LOCKWELL_ENDPOINT")]
+    endpoint: String,
+    /// The workload: `<workloads-dir>/<name>.toml` (racing-creators,
+    /// cas-counter, idempotent-retries, copy-snapshots,
+    /// multipart-conditional, mixed-with-deletes).
+    #[arg(long)]
+    workload: String,
+    /// Where the workload specs are.
+    #[arg(long, default_value = "workloads")]
+    workloads_dir: PathBuf,
+    /// Keep issuing ops until this much time has passed (`30s`, `2m`):
+    /// each client's op stream then runs past the workload's
+    /// ops_per_client. Without it, each client runs the workload's ops.
+    #[arg(long, value_parser = lockwell_bench::cli::parse_duration)]
+    duration: Option<Duration>,
+    /// Clients racing, instead of the workload's.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(lockwell_workload::spec::MAX_CLIENTS)))]
+    clients: Option<u32>,
+    /// The API the clients speak; native and mixed need `lockwell serve`.
+    #[arg(long, value_enum, default_value_t = CheckApi::S3)]
+    api: CheckApi,
+    /// Work in this bucket (created if absent; the workload's keys must
+    /// not exist in it). Default: a new bucket `lockwell-check-<random>`.
+    #[arg(long)]
+    bucket: Option<String>,
+    /// Region S3 requests are signed for.
+    #[arg(long, default_value = lockwell_server::http::config::DEFAULT_REGION)]
+    region: String,
+    /// Access key id. Else LOCKWELL_ACCESS_KEY, else AWS_ACCESS_KEY_ID.
+    #[arg(long)]
+    access_key: Option<String>,
+    /// Secret key. Else LOCKWELL_SECRET_KEY, else AWS_SECRET_ACCESS_KEY.
+    #[arg(long)]
+    secret_key: Option<String>,
+    /// The seed of the clients' op streams (default: random; printed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write the history here (JSON lines). Default:
+    /// `lockwell-check-<workload>-<seed>.jsonl` in the current directory.
+    #[arg(long)]
+    history_out: Option<PathBuf>,
+    /// Also write the verdict as JSON here.
+    #[arg(long)]
+    summary_out: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs `lockwell check`; prints the verdict on stdout.
+pub(crate) fn run(args: &CheckArgs) -> ExitCode {
+    let verdict = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|runtime| runtime.block_on(check(args)));
+    match verdict {
+        Ok(verdict) => {
+            print!("{}", verdict.text);
+            ExitCode::from(if verdict.violations == 0 {
+                EXIT_PASS
+            } else {
+                EXIT_VIOLATIONS
+            })
+        }
+        Err(error) => {
+            eprintln!("lockwell check: {error:#}");
+            ExitCode::from(EXIT_CANNOT_CHECK)
+        }
+    }
+}
+
+/// What `run` prints and how it exits.
+struct Verdict {
+    text: String,
+    violations: usize,
+}
+
+/// Nanoseconds since the run started, on tokio's monotonic clock.
+#[derive(Debug)]
+struct MonotonicClock {
+    started: Instant,
+}
+
+impl RunClock for MonotonicClock {
+    fn elapsed_ns(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// How to reach the endpoint.
+#[derive(Debug, Clone)]
+struct Target {
+    endpoint: String,
+    region: String,
+    access_key: String,
+    secret_key: String,
+}
+
+impl Target {
+    fn from_args(args: &CheckArgs) -> anyhow::Result<Self> {
+        let missing = |what: &str, flag: &str, env: [&str; 2]| {
+            anyhow!("no {what}: pass {flag} or set {} or {}", env[0], env[1])
+        };
+        Ok(Self {
+            endpoint: args.endpoint.clone(),
+            region: args.region.clone(),
+            access_key: credential(args.access_key.as_ref(), ACCESS_KEY_ENV)
+                .ok_or_else(|| missing("access key", "--access-key", ACCESS_KEY_ENV))?,
+            secret_key: credential(args.secret_key.as_ref(), SECRET_KEY_ENV)
+                .ok_or_else(|| missing("secret key", "--secret-key", SECRET_KEY_ENV))?,
+        })
+    }
+
+    /// An S3 client whose backoff jitter is drawn from `jitter_seed`.
+    fn s3(&self, jitter_seed: u64) -> anyhow::Result<S3Client> {
+        let mut config = S3Config::new(
+            &self.endpoint,
+            &self.region,
+            &self.access_key,
+            &self.secret_key,
+        );
+        config.transport.attempt_timeout_ms = ATTEMPT_TIMEOUT_MS;
+        config.transport.connect_timeout_ms = CONNECT_TIMEOUT_MS;
+        S3Client::new(config, SeededRandom::new(jitter_seed))
+            .with_context(|| format!("--endpoint {}", self.endpoint))
+    }
+
+    fn native(&self, jitter_seed: u64, tokens: &Arc<TokenStats>) -> anyhow::Result<NativeClient> {
+        let mut config = NativeConfig::new(&self.endpoint, &self.access_key, &self.secret_key);
+        config.transport.attempt_timeout_ms = ATTEMPT_TIMEOUT_MS;
+        config.transport.connect_timeout_ms = CONNECT_TIMEOUT_MS;
+        let observer: Arc<dyn Observer> = tokens.clone();
+        let runtime = ClientRuntime::new(SeededRandom::new(jitter_seed)).with_observer(observer);
+        NativeClient::with_connector(config, lockwell_client::TcpConnector, runtime)
+            .with_context(|| format!("--endpoint {}", self.endpoint))
+    }
+
+    /// The client of workload process `process`, speaking `api`.
+    fn workload_client(
+        &self,
+        api: ClientApi,
+        seed: u64,
+        process: u32,
+        tokens: &Arc<TokenStats>,
+    ) -> anyhow::Result<WorkloadClient> {
+        let jitter_seed = seed ^ u64::from(process).rotate_left(32);
+        Ok(match api {
+            ClientApi::Native => WorkloadClient::Native {
+                native: self.native(jitter_seed, tokens)?,
+                s3: self.s3(jitter_seed)?,
+                tokens: Arc::clone(tokens),
+            },
+            _ => WorkloadClient::S3(self.s3(jitter_seed)?),
+        })
+    }
+}
+
+/// Random bits from the OS, for a seed or a bucket name.
+fn random_u64() -> anyhow::Result<u64> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|error| anyhow!("drawing a random seed: {error}"))?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
+/// Explains a set-up request's failure: the endpoint is down, refuses the
+/// credentials, or refused the request itself.
+fn setup_failure(target: &Target, doing: &str, error: &Error) -> anyhow::Error {
+    match error {
+        Error::Transport { .. } | Error::Timeout { .. } => anyhow!(
+            "cannot reach {} while {doing}: {error} (is the endpoint up, and is the URL right?)",
+            target.endpoint
+        ),
+        Error::Unauthorized(_) | Error::AccessDenied(_) => anyhow!(
+            "{} refused the credentials while {doing}: {error} (check --access-key, \
+             --secret-key and --region)",
+            target.endpoint
+        ),
+        other => anyhow!("{doing} failed: {other}"),
+    }
+}
+
+/// Creates the run's bucket, or checks that `--bucket`'s workload keys
+/// are absent.
+async fn prepare_bucket(
+    target: &Target,
+    setup: &S3Client,
+    bucket: &str,
+    given: bool,
+    keys: u32,
+) -> anyhow::Result<()> {
+    let doing = format!("creating bucket {bucket}");
+    match setup.create_bucket(bucket).await {
+        // A bucket made for this run is empty. A given one may not be,
+        // even when creating it succeeded: us-east-1 answers 200 to its
+        // owner creating it again.
+        Ok(()) if !given => return Ok(()),
+        Ok(()) => {}
+        Err(error) if given && error.code() == Some("BucketAlreadyOwnedByYou") => {}
+        Err(error) => return Err(setup_failure(target, &doing, &error)),
+    }
+    for rank in 0..keys {
+        let key = key_name(rank);
+        match setup.get_object(bucket, &key, &GetOptions::default()).await {
+            Err(Error::NotFound(_)) => {}
+            Ok(_) => {
+                return Err(anyhow!(
+                    "bucket {bucket} already holds {key}: the checks assume every workload key \
+                     starts absent; use a fresh bucket (leave out --bucket for a new one)"
+                ));
+            }
+            Err(error) => {
+                return Err(setup_failure(target, &format!("reading {key}"), &error));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The native API answers only on `lockwell serve`: one request before
+/// the run says whether it does.
+async fn probe_native(target: &Target, bucket: &str, seed: u64) -> anyhow::Result<()> {
+    let native = target.native(seed, &Arc::new(TokenStats::default()))?;
+    match native.get_object(bucket, &key_name(0)).await {
+        Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+        Err(error) => Err(anyhow!(
+            "{} did not answer a native-API request ({error}): only `lockwell serve` speaks \
+             it; use --api s3",
+            target.endpoint
+        )),
+    }
+}
+
+/// The workload as this run plays it.
+fn live_spec(args: &CheckArgs) -> anyhow::Result<WorkloadSpec> {
+    let mut spec = WorkloadSpec::load(&args.workloads_dir, &args.workload)
+        .with_context(|| format!("workload {:?}", args.workload))?;
+    if let Some(clients) = args.clients {
+        spec.clients = clients;
+    }
+    spec.api = args.api.workload_api();
+    if args.duration.is_some() {
+        // The deadline ends the run; the stream must not end first.
+        spec.ops_per_client = MAX_OPS_PER_CLIENT;
+    }
+    spec.validate()
+        .with_context(|| format!("workload {:?}", args.workload))?;
+    Ok(spec)
+}
+
+async fn check(args: &CheckArgs) -> anyhow::Result<Verdict> {
+    let target = Target::from_args(args)?;
+    let spec = live_spec(args)?;
+    let seed = match args.seed {
+        Some(seed) => seed,
+        None => random_u64()?,
+    };
+    let bucket = match &args.bucket {
+        Some(bucket) => bucket.clone(),
+        None => format!("{RUN_BUCKET_PREFIX}{:08x}", random_u64()? >> 32),
+    };
+    let history_path = args
+        .history_out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("lockwell-check-{}-{seed}.jsonl", spec.name)));
+    let generator =
+        OpGenerator::new(&spec, seed).with_context(|| format!("workload {:?}", args.workload))?;
+
+    let setup = target.s3(seed)?;
+    prepare_bucket(&target, &setup, &bucket, args.bucket.is_some(), spec.keys).await?;
+    if args.api != CheckApi::S3 {
+        probe_native(&target, &bucket, seed).await?;
+    }
+
+    let run = Run {
+        target: &target,
+        spec: &spec,
+        generator: &generator,
+        seed,
+        bucket: &bucket,
+        duration: args.duration,
+        quiet: args.quiet,
+    };
+    let outcome = run.execute().await?;
+
+    let file = File::create(&history_path)
+        .with_context(|| format!("creating {}", history_path.display()))?;
+    let mut writer = BufWriter::new(file);
+    outcome
+        .history
+        .write_jsonl(&mut writer)
+        .and_then(|()| writer.flush())
+        .with_context(|| format!("writing {}", history_path.display()))?;
+
+    let mut violations = checks::check(&outcome.history, &spec, outcome.checker_process);
+    if !outcome.unfinished_clients.is_empty() {
+        violations.push(Violation {
+            rule: "liveness",
+            message: format!(
+                "clients {:?} were still running {LIVENESS_BOUND_MS} ms after the run's \
+                 duration and were cut off",
+                outcome.unfinished_clients
+            ),
+            entries: Vec::new(),
+        });
+    }
+    let report = Report {
+        endpoint: &target.endpoint,
+        workload: &spec.name,
+        seed,
+        api: args.api,
+        clients: spec.clients,
+        bucket: &bucket,
+        history_path: &history_path,
+        outcome: &outcome,
+        violations: &violations,
+    };
+    if let Some(path) = &args.summary_out {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        serde_json::to_writer_pretty(BufWriter::new(file), &report.summary())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(Verdict {
+        text: report.text(),
+        violations: violations.len(),
+    })
+}
+
+/// The clients' phase and the final reads.
+struct Run<'a> {
+    target: &'a Target,
+    spec: &'a WorkloadSpec,
+    generator: &'a OpGenerator,
+    seed: u64,
+    bucket: &'a str,
+    duration: Option<Duration>,
+    quiet: bool,
+}
+
+/// What a run recorded.
+struct RunOutcome {
+    history: History,
+    checker_process: u32,
+    /// Ops the clients ran to their end.
+    ops: u64,
+    /// Clients cut off after the liveness bound.
+    unfinished_clients: Vec<u32>,
+    elapsed: Duration,
+    token_remints: u64,
+}
+
+impl Run<'_> {
+    async fn execute(&self) -> anyhow::Result<RunOutcome> {
+        let clock = Arc::new(MonotonicClock {
+            started: Instant::now(),
+        });
+        let started = clock.started;
+        let run_clock: Arc<dyn RunClock> = clock.clone();
+        let recorder = HistoryRecorder::new(&self.spec.name, self.seed);
+        let deadline = self.duration.map(|duration| started + duration);
+        let ops_done = Arc::new(AtomicU64::new(0));
+        let tokens = Arc::new(TokenStats::default());
+
+        let mut clients = JoinSet::new();
+        for process in 0..self.spec.clients {
+            let ops = self.generator.client(process);
+            let driver = ClientDriver::new(
+                process,
+                self.target
+                    .workload_client(ops.api(), self.seed, process, &tokens)?,
+                self.bucket,
+                recorder.clone(),
+                Arc::clone(&run_clock),
+            );
+            let ops_done = Arc::clone(&ops_done);
+            clients.spawn(async move {
+                for (op_index, op) in ops.enumerate() {
+                    if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                        break;
+                    }
+                    let op_index = u32::try_from(op_index).expect("at most MAX_OPS_PER_CLIENT");
+                    driver.run_op(op_index, op).await;
+                    ops_done.fetch_add(1, Ordering::Relaxed);
+                }
+                process
+            });
+        }
+        let unfinished_clients = self
+            .await_clients(&mut clients, deadline, started, &ops_done)
+            .await?;
+
+        // The final reads, by a process of its own, once no client runs.
+        let checker_process = self.spec.clients;
+        let checker = ClientDriver::new(
+            checker_process,
+            WorkloadClient::S3(self.target.s3(self.seed ^ u64::from(checker_process))?),
+            self.bucket,
+            recorder.clone(),
+            Arc::clone(&run_clock),
+        );
+        for rank in 0..self.spec.keys {
+            checker.final_read(&key_name(rank)).await;
+        }
+        Ok(RunOutcome {
+            history: recorder.history(run_clock.elapsed_ns()),
+            checker_process,
+            ops: ops_done.load(Ordering::Relaxed),
+            unfinished_clients,
+            elapsed: started.elapsed(),
+            token_remints: tokens.remints(),
+        })
+    }
+
+    /// Waits for every client, printing progress; past the deadline and
+    /// the liveness bound, cuts off those still running and names them.
+    async fn await_clients(
+        &self,
+        clients: &mut JoinSet<u32>,
+        deadline: Option<Instant>,
+        started: Instant,
+        ops_done: &AtomicU64,
+    ) -> anyhow::Result<Vec<u32>> {
+        let mut running: BTreeSet<u32> = (0..self.spec.clients).collect();
+        let cut_off = deadline.map(|deadline| deadline + Duration::from_millis(LIVENESS_BOUND_MS));
+        let mut progress = tokio::time::interval_at(
+            started + Duration::from_secs(PROGRESS_EVERY_S),
+            Duration::from_secs(PROGRESS_EVERY_S),
+        );
+        let terminal = std::io::stderr().is_terminal();
+        while !running.is_empty() {
+            let cut_off_reached = async {
+                match cut_off {
+                    Some(cut_off) => tokio::time::sleep_until(cut_off).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                joined = clients.join_next() => match joined {
+                    Some(Ok(process)) => {
+                        running.remove(&process);
+                    }
+                    Some(Err(error)) => return Err(anyhow!("a client task failed: {error}")),
+                    None => break,
+                },
+                _ = progress.tick() => {
+                    if !self.quiet {
+                        let line = progress_line(
+                            started.elapsed(),
+                            self.duration,
+                            ops_done.load(Ordering::Relaxed),
+                            running.len(),
+                        );
+                        if terminal {
+                            eprint!("\r{line}");
+                        } else {
+                            eprintln!("{line}");
+                        }
+                    }
+                }
+                () = cut_off_reached => {
+                    clients.abort_all();
+                    break;
+                }
+            }
+        }
+        if terminal && !self.quiet && started.elapsed() >= Duration::from_secs(PROGRESS_EVERY_S) {
+            eprintln!();
+        }
+        Ok(running.into_iter().collect())
+    }
+}
+
+fn progress_line(
+    elapsed: Duration,
+    duration: Option<Duration>,
+    ops: u64,
+    running_clients: usize,
+) -> String {
+    let of = duration.map_or_else(String::new, |duration| {
+        format!(" of {:.0}s", duration.as_secs_f64())
+    });
+    format!(
+        "check: {:.0}s{of}, {ops} ops done, {running_clients} clients running",
+        elapsed.as_secs_f64()
+    )
+}
+
+/// How the requests of a history ended, by kind: `ok written`, `ok
+/// read`, `failed 412 PreconditionFailed`, `indeterminate`, ...
+fn outcome_mix(history: &History, checker_process: u32) -> BTreeMap<String, u64> {
+    let mut mix = BTreeMap::new();
+    for entry in history
+        .entries
+        .iter()
+        .filter(|entry| entry.process != checker_process)
+    {
+        let kind = match &entry.outcome {
+            Outcome::Ok { result } => match result {
+                OpResult::Written { .. } => "ok written".to_owned(),
+                OpResult::Read { .. } => "ok read".to_owned(),
+                OpResult::Absent => "ok absent".to_owned(),
+                OpResult::Deleted => "ok deleted".to_owned(),
+            },
+            Outcome::Failed { status, code } => format!("failed {status} {code}"),
+            Outcome::Indeterminate { .. } => "indeterminate".to_owned(),
+        };
+        *mix.entry(kind).or_insert(0) += 1;
+    }
+    mix
+}
+
+/// The verdict of a run, as text and as JSON.
+struct Report<'a> {
+    endpoint: &'a str,
+    workload: &'a str,
+    seed: u64,
+    api: CheckApi,
+    clients: u32,
+    bucket: &'a str,
+    history_path: &'a Path,
+    outcome: &'a RunOutcome,
+    violations: &'a [Violation],
+}
+
+#[derive(Debug, Serialize)]
+struct Summary<'a> {
+    format: &'static str,
+    version: u32,
+    verdict: &'static str,
+    endpoint: &'a str,
+    workload: &'a str,
+    seed: u64,
+    api: &'static str,
+    clients: u32,
+    bucket: &'a str,
+    elapsed_ms: u64,
+    ops: u64,
+    requests: u64,
+    final_reads: u64,
+    token_remints: u64,
+    outcomes: BTreeMap<String, u64>,
+    violations: Vec<SummaryViolation<'a>>,
+    history: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryViolation<'a> {
+    rule: &'static str,
+    message: &'a str,
+    entries: &'a [u64],
+}
+
+impl Report<'_> {
+    fn verdict(&self) -> &'static str {
+        if self.violations.is_empty() {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    }
+
+    fn final_reads(&self) -> u64 {
+        self.outcome
+            .history
+            .entries
+            .iter()
+            .filter(|entry| entry.process == self.outcome.checker_process)
+            .count() as u64
+    }
+
+    fn client_requests(&self) -> u64 {
+        self.outcome.history.entries.len() as u64 - self.final_reads()
+    }
+
+    fn summary(&self) -> Summary<'_> {
+        Summary {
+            format: SUMMARY_FORMAT,
+            version: SUMMARY_VERSION,
+            verdict: self.verdict(),
+            endpoint: self.endpoint,
+            workload: self.workload,
+            seed: self.seed,
+            api: self.api.name(),
+            clients: self.clients,
+            bucket: self.bucket,
+            elapsed_ms: u64::try_from(self.outcome.elapsed.as_millis()).unwrap_or(u64::MAX),
+            ops: self.outcome.ops,
+            requests: self.client_requests(),
+            final_reads: self.final_reads(),
+            token_remints: self.outcome.token_remints,
+            outcomes: outcome_mix(&self.outcome.history, self.outcome.checker_process),
+            violations: self
+                .violations
+                .iter()
+                .map(|violation| SummaryViolation {
+                    rule: violation.rule,
+                    message: &violation.message,
+                    entries: &violation.entries,
+                })
+                .collect(),
+            history: self.history_path.display().to_string(),
+        }
+    }
+
+    /// A line of counts, the outcome mix, each violation with its last
+    /// entries, and the history file.
+    fn text(&self) -> String {
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "{} workload={} endpoint={} api={} clients={} seed={} bucket={} elapsed={:.1}s \
+             ops={} requests={} final_reads={} violations={}",
+            self.verdict(),
+            self.workload,
+            self.endpoint,
+            self.api.name(),
+            self.clients,
+            self.seed,
+            self.bucket,
+            self.outcome.elapsed.as_secs_f64(),
+            self.outcome.ops,
+            self.client_requests(),
+            self.final_reads(),
+            self.violations.len(),
+        );
+        let mix = outcome_mix(&self.outcome.history, self.outcome.checker_process);
+        let mix: Vec<String> = mix
+            .iter()
+            .map(|(kind, count)| format!("{kind}: {count}"))
+            .collect();
+        let _ = writeln!(text, "  outcomes: {}", mix.join(", "));
+        let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+        for violation in self.violations {
+            *by_rule.entry(violation.rule).or_insert(0) += 1;
+        }
+        if !by_rule.is_empty() {
+            let rules: Vec<String> = by_rule
+                .iter()
+                .map(|(rule, count)| format!("{rule} x{count}"))
+                .collect();
+            let _ = writeln!(text, "  rules broken: {}", rules.join(", "));
+        }
+        for violation in self.violations {
+            let _ = writeln!(text, "  violates {}: {}", violation.rule, violation.message);
+            let shown = violation.entries.len().saturating_sub(MAX_ENTRIES_SHOWN);
+            for id in &violation.entries[shown..] {
+                let entry = &self.outcome.history.entries
+                    [usize::try_from(*id).expect("entry ids index the history")];
+                let _ = writeln!(
+                    text,
+                    "    {}",
+                    serde_json::to_string(entry).expect("entries serialise")
+                );
+            }
+        }
+        let _ = writeln!(text, "  history: {}", self.history_path.display());
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use lockwell_sim::history::{Api, Invocation, Precondition, Request};
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        check: CheckArgs,
+    }
+
+    fn args(extra: &[&str]) -> CheckArgs {
+        let workloads = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workloads");
+        let mut argv = vec![
+            "check",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--workloads-dir",
+            workloads,
+        ];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).check
+    }
+
+    #[test]
+    fn the_live_spec_overrides_clients_and_api_and_runs_past_its_ops_only_with_a_duration() {
+        let shipped = WorkloadSpec::load(
+            &args(&["--workload", "cas-counter"]).workloads_dir,
+            "cas-counter",
+        )
+        .unwrap();
+        let cases: [(&[&str], u32, lockwell_workload::Api, u32); 3] = [
+            (
+                &[],
+                shipped.clients,
+                lockwell_workload::Api::S3,
+                shipped.ops_per_client,
+            ),
+            (
+                &["--clients", "3", "--api", "mixed"],
+                3,
+                lockwell_workload::Api::Mixed,
+                shipped.ops_per_client,
+            ),
+            (
+                &["--duration", "2s", "--api", "native"],
+                shipped.clients,
+                lockwell_workload::Api::Native,
+                MAX_OPS_PER_CLIENT,
+            ),
+        ];
+        for (extra, clients, api, ops_per_client) in cases {
+            let mut argv = vec!["--workload", "cas-counter"];
+            argv.extend_from_slice(extra);
+            let spec = live_spec(&args(&argv)).unwrap();
+            assert_eq!(
+                (spec.clients, spec.api, spec.ops_per_client),
+                (clients, api, ops_per_client),
+                "{extra:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn clients_beyond_the_spec_limit_are_refused_by_the_parser() {
+        let limit = lockwell_workload::spec::MAX_CLIENTS.to_string();
+        let over = (lockwell_workload::spec::MAX_CLIENTS + 1).to_string();
+        for (clients, accepted) in [("0", false), ("1", true), (&*limit, true), (&*over, false)] {
+            let parsed = Cli::try_parse_from([
+                "check",
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "--workload",
+                "cas-counter",
+                "--clients",
+                clients,
+            ]);
+            assert_eq!(parsed.is_ok(), accepted, "--clients {clients}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_workload_is_named_in_the_error() {
+        let error = live_spec(&args(&["--workload", "no-such-workload"])).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("no-such-workload"),
+            "{error:#}"
+        );
+    }
+
+    /// Client 0's create wins, client 1's loses, client 1's next is cut
+    /// off; process 2 reads the key at the end.
+    fn history() -> History {
+        let recorder = HistoryRecorder::new("racing-creators", 5);
+        let put = |process: u32, op_index: u32| Invocation {
+            process,
+            op_index,
+            api: Api::S3,
+            request: Request::Put {
+                key: "k00000000".to_owned(),
+                value: format!("c{process}-o{op_index}"),
+                condition: Precondition::Absent,
+                idempotency_key: None,
+            },
+        };
+        let won = recorder.invoke(put(0, 0), 10);
+        let lost = recorder.invoke(put(1, 0), 11);
+        recorder.complete(
+            won,
+            Outcome::Ok {
+                result: OpResult::Written {
+                    etag: "\"e\"".to_owned(),
+                },
+            },
+            20,
+        );
+        recorder.complete(
+            lost,
+            Outcome::Failed {
+                status: 412,
+                code: "PreconditionFailed".to_owned(),
+            },
+            21,
+        );
+        let _cut_off = recorder.invoke(put(1, 1), 30);
+        let read = recorder.invoke(
+            Invocation {
+                process: 2,
+                op_index: 0,
+                api: Api::S3,
+                request: Request::Get {
+                    key: "k00000000".to_owned(),
+                },
+            },
+            40,
+        );
+        recorder.complete(
+            read,
+            Outcome::Ok {
+                result: OpResult::Absent,
+            },
+            50,
+        );
+        recorder.history(60)
+    }
+
+    #[test]
+    fn the_outcome_mix_counts_client_requests_only() {
+        let mix = outcome_mix(&history(), 2);
+        let expected: BTreeMap<String, u64> = [
+            ("failed 412 PreconditionFailed".to_owned(), 1),
+            ("indeterminate".to_owned(), 1),
+            ("ok written".to_owned(), 1),
+        ]
+        .into();
+        assert_eq!(mix, expected);
+    }
+
+    #[test]
+    fn the_verdict_names_the_rules_and_shows_the_last_entries_of_each_violation() {
+        let outcome = RunOutcome {
+            history: history(),
+            checker_process: 2,
+            ops: 3,
+            unfinished_clients: Vec::new(),
+            elapsed: Duration::from_millis(1_500),
+            token_remints: 0,
+        };
+        let violations = [
+            Violation {
+                rule: "C1",
+                message: "k00000000 holds nothing, not the winner's \"c0-o0\"".to_owned(),
+                // More than shown: the first are left out.
+                entries: [0; MAX_ENTRIES_SHOWN].into_iter().chain([3]).collect(),
+            },
+            Violation {
+                rule: "E4",
+                message: "lost".to_owned(),
+                entries: Vec::new(),
+            },
+        ];
+        let report = Report {
+            endpoint: "http://store",
+            workload: "racing-creators",
+            seed: 5,
+            api: CheckApi::S3,
+            clients: 2,
+            bucket: "b",
+            history_path: Path::new("h.jsonl"),
+            outcome: &outcome,
+            violations: &violations,
+        };
+        let text = report.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[..4],
+            [
+                "FAIL workload=racing-creators endpoint=http://store api=s3 clients=2 seed=5 \
+                 bucket=b elapsed=1.5s ops=3 requests=3 final_reads=1 violations=2",
+                "  outcomes: failed 412 PreconditionFailed: 1, indeterminate: 1, ok written: 1",
+                "  rules broken: C1 x1, E4 x1",
+                "  violates C1: k00000000 holds nothing, not the winner's \"c0-o0\"",
+            ]
+        );
+        let shown: Vec<&&str> = lines
+            .iter()
+            .filter(|line| line.starts_with("    {"))
+            .collect();
+        assert_eq!(shown.len(), MAX_ENTRIES_SHOWN);
+        assert!(shown.last().unwrap().contains("\"id\":3,"), "{text}");
+        assert_eq!(lines.last(), Some(&"  history: h.jsonl"));
+        let summary = serde_json::to_value(report.summary()).unwrap();
+        assert_eq!(summary["verdict"], "FAIL");
+        assert_eq!(summary["requests"], 3);
+        assert_eq!(summary["violations"][1]["rule"], "E4");
+    }
+
+    #[test]
+    fn progress_names_the_duration_only_when_there_is_one() {
+        assert_eq!(
+            progress_line(Duration::from_secs(5), Some(Duration::from_secs(30)), 42, 8),
+            "check: 5s of 30s, 42 ops done, 8 clients running"
+        );
+        assert_eq!(
+            progress_line(Duration::from_secs(5), None, 42, 1),
+            "check: 5s, 42 ops done, 1 clients running"
+        );
+    }
+}
