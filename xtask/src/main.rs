@@ -35,8 +35,9 @@ struct Cli {
     command: Task,
 }
 
-/// What `cargo xtask sim` does. `run`, `campaign` and `determinism` pass
-/// their arguments to the `lockwell-sim` binary (see its `--help`).
+/// What `cargo xtask sim` does. `run`, `campaign`, `determinism`,
+/// `catalog` and `shrink` pass their arguments to the `lockwell-sim`
+/// binary (see its `--help`).
 #[derive(Subcommand)]
 enum SimAction {
     /// The simulation tests (`crates/lockwell-sim/tests`) over many seeds.
@@ -51,7 +52,8 @@ enum SimAction {
         #[arg(long)]
         check_determinism: bool,
     },
-    /// One seed of a workload: `--workload W --seed S [--history FILE]`.
+    /// One seed of a workload: `--workload W --seed S [--history FILE]`;
+    /// with `--bug NAME`, in the planted build (`target/sim-planted`).
     Run {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -72,6 +74,21 @@ enum SimAction {
     /// workload must catch it within 200 seeds and the failing seed must
     /// replay bit-for-bit in a fresh process.
     Planted,
+    /// Every planted bug's campaign (the planted build, `target/sim-planted`)
+    /// until its first detection or its budget: prints the table and
+    /// writes `results/catalog.json`. `[--only NAME]... [--max-seeds N]
+    /// [--budget-cpu-s S] [--jobs J]`.
+    Catalog {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Reduces a failing run while it still fails: `--workload W --seed S
+    /// [--bug NAME] [--any-violation] [--budget-s 60]`; prints the shrunk
+    /// spec as TOML and its replay command.
+    Shrink {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -374,6 +391,8 @@ fn sim_action(action: Option<SimAction>) -> Result<()> {
             check_determinism,
         }) => sim(seeds, seed, check_determinism),
         Some(SimAction::Run { args }) => sim_binary_with("run", &args),
+        Some(SimAction::Catalog { args }) => planted_sim_binary_with("catalog", &with_jobs(args)),
+        Some(SimAction::Shrink { args }) => sim_binary_with("shrink", &with_jobs(args)),
         Some(SimAction::Campaign { args }) => sim_binary_with("campaign", &with_jobs(args)),
         Some(SimAction::Determinism { args }) => sim_binary_with("determinism", &with_jobs(args)),
         Some(SimAction::Planted) => cargo(
@@ -430,10 +449,46 @@ fn workload_names() -> Result<Vec<String>> {
     Ok(names.into_iter().collect())
 }
 
+/// Runs `lockwell-sim <command> <args>`: the planted build when `args`
+/// switch a planted bug on (`--bug`), the correct one otherwise.
 fn sim_binary_with(command: &str, args: &[String]) -> Result<()> {
+    if args
+        .iter()
+        .any(|arg| arg == "--bug" || arg.starts_with("--bug="))
+    {
+        return planted_sim_binary_with(command, args);
+    }
     let mut all = vec![command];
     all.extend(args.iter().map(String::as_str));
     sim_binary(&all)
+}
+
+/// Builds the planted `lockwell-sim` (feature `planted-bugs`, release,
+/// `target/sim-planted`) and runs `lockwell-sim <command> <args>`.
+fn planted_sim_binary_with(command: &str, args: &[String]) -> Result<()> {
+    cargo(
+        &[
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "lockwell-sim",
+            "--bin",
+            "lockwell-sim",
+            "--features",
+            "planted-bugs",
+            "--target-dir",
+            SIM_PLANTED_TARGET_DIR,
+        ],
+        &SIM_ENV,
+    )?;
+    let mut command_line =
+        Command::new(Path::new(SIM_PLANTED_TARGET_DIR).join("release/lockwell-sim"));
+    command_line.arg(command).args(args);
+    check_status(
+        command_line,
+        &format!("lockwell-sim (planted) {command} {}", args.join(" ")),
+    )
 }
 
 /// Builds the `lockwell-sim` binary in simulation mode (release) and runs

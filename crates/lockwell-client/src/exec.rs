@@ -139,6 +139,14 @@ impl<C: Connector> HttpCore<C> {
                             attempt,
                         )
                     };
+                    #[cfg(feature = "planted-bugs")]
+                    let plan = crate::planted::retry_without_backoff_or_budget(
+                        &self.policy,
+                        &call.class,
+                        &error,
+                        attempt,
+                    )
+                    .unwrap_or(plan);
                     let outcome = Outcome::Failed(&error);
                     match plan {
                         Ok(plan) => {

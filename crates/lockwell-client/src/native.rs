@@ -300,6 +300,17 @@ impl<C: Connector> NativeClient<C> {
                         has_idempotency_key: options.idempotency_key.is_some(),
                     },
                 };
+                #[cfg(feature = "planted-bugs")]
+                let call = Call {
+                    class: RequestClass {
+                        has_idempotency_key: crate::planted::native_put_is_keyed(
+                            call.class.has_idempotency_key,
+                            !options.checksums.is_empty(),
+                        ),
+                        ..call.class
+                    },
+                    ..call
+                };
                 return self
                     .send(
                         &call,
@@ -459,6 +470,20 @@ impl<C: Connector> NativeClient<C> {
                 let fresh = self.token(Some(&token)).await?;
                 if on_unauthorized == OnUnauthorized::RemintOnly {
                     return first;
+                }
+                #[cfg(feature = "planted-bugs")]
+                if crate::planted::native_remint_loops() {
+                    loop {
+                        let again = self
+                            .inner
+                            .core
+                            .execute(call, |_now| build(&token), &parse)
+                            .await;
+                        if !matches!(again, Err(Error::Unauthorized(_))) {
+                            return again;
+                        }
+                        self.token(Some(&token)).await?;
+                    }
                 }
                 self.inner
                     .core

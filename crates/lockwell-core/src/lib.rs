@@ -12,6 +12,8 @@
 pub mod checksum;
 pub mod idempotency;
 pub mod object;
+#[cfg(feature = "planted-bugs")]
+pub mod planted;
 pub mod precondition;
 pub mod store;
 pub mod sync;

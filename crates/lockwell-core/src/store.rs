@@ -415,10 +415,10 @@ impl Store {
         let shard_index = self.shard_index(path);
         let shard = self.read_shard(shard_index);
         let version = shard.current(path).cloned();
-        #[cfg(feature = "planted-bugs")]
+        #[cfg(all(feature = "planted-bugs", loom))]
         let version = {
-            let shard = planted::reopen(shard, || self.read_shard(shard_index));
-            planted::tear(version, shard.current(path))
+            let shard = loom_window::reopen(shard, || self.read_shard(shard_index));
+            loom_window::tear(version, shard.current(path))
         };
         version
     }
@@ -469,13 +469,13 @@ impl Store {
         planted_slowdown::extra_work(path);
         let shard_index = self.shard_index(path);
         #[cfg_attr(
-            feature = "planted-bugs",
+            all(feature = "planted-bugs", loom),
             allow(unused_mut, reason = "rebound by the planted window")
         )]
         let mut shard = self.write_shard(shard_index);
         let verdict = evaluate_write(shard.current(path).map(|version| &version.etag), conditions);
         #[cfg_attr(
-            feature = "planted-bugs",
+            all(feature = "planted-bugs", loom),
             allow(unused_mut, reason = "rebound by the planted window")
         )]
         let mut table = match claim {
@@ -488,8 +488,8 @@ impl Store {
                 Some(table)
             }
         };
-        #[cfg(feature = "planted-bugs")]
-        let (mut shard, mut table) = planted::reopen((shard, table), || {
+        #[cfg(all(feature = "planted-bugs", loom))]
+        let (mut shard, mut table) = loom_window::reopen((shard, table), || {
             let table = claim.map(|_| self.lock_idempotency());
             (self.write_shard(shard_index), table)
         });
@@ -532,7 +532,7 @@ impl Store {
     ) -> Result<Result<Deleted, Rejected>, J::Error> {
         let shard_index = self.shard_index(path);
         #[cfg_attr(
-            feature = "planted-bugs",
+            all(feature = "planted-bugs", loom),
             allow(unused_mut, reason = "rebound by the planted window")
         )]
         let mut shard = self.write_shard(shard_index);
@@ -541,8 +541,8 @@ impl Store {
         {
             return Ok(Err(rejected));
         }
-        #[cfg(feature = "planted-bugs")]
-        let mut shard = planted::reopen(shard, || self.write_shard(shard_index));
+        #[cfg(all(feature = "planted-bugs", loom))]
+        let mut shard = loom_window::reopen(shard, || self.write_shard(shard_index));
 
         let Some(removed_sequence) = shard.current(path).map(|version| version.sequence) else {
             return Ok(Ok(Deleted {
@@ -591,9 +591,9 @@ impl Store {
             (Err(rejected), _) => return Ok(Err(rejected)),
             (Ok(()), None) => unreachable!("an absent source fails C8"),
         };
-        #[cfg(feature = "planted-bugs")]
+        #[cfg(all(feature = "planted-bugs", loom))]
         let (mut locks, source) = {
-            let locks = planted::reopen(locks, || {
+            let locks = loom_window::reopen(locks, || {
                 self.lock_for_copy(source_index, destination_index)
             });
             let current = locks.source().current(&request.source).cloned();
@@ -662,8 +662,8 @@ impl Store {
         if let Some(existing) = table.resolve_existing(&scope, &fingerprint, now_ms) {
             return existing;
         }
-        #[cfg(feature = "planted-bugs")]
-        let mut table = planted::reopen(table, || self.lock_idempotency());
+        #[cfg(all(feature = "planted-bugs", loom))]
+        let mut table = loom_window::reopen(table, || self.lock_idempotency());
         table.insert_claim(scope, fingerprint, now_ms)
     }
 
@@ -761,14 +761,16 @@ impl Store {
     }
 }
 
-/// PLANTED BUGS, compiled only with the `planted-bugs` feature: each
-/// commit-path operation drops its locks between checking and acting, yields
+/// PLANTED BUGS of the loom models, compiled only with the `planted-bugs`
+/// feature under `--cfg loom` (the simulator's planted bugs are
+/// [`crate::planted`]'s, switched on by name): each commit-path operation
+/// drops its locks between checking and acting, yields
 /// to let another thread in, and acts on whatever it finds when it gets the
 /// locks back, without checking again. The loom models in `tests/loom.rs`
 /// must fail against this build; if one passes, it cannot see the bug it
 /// exists for.
-#[cfg(feature = "planted-bugs")]
-mod planted {
+#[cfg(all(feature = "planted-bugs", loom))]
+mod loom_window {
     use std::sync::Arc;
 
     use crate::object::ObjectVersion;

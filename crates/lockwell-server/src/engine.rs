@@ -387,6 +387,8 @@ pub struct Engine {
     store: Store,
     buckets: RwLock<BTreeMap<BucketName, BucketEntry>>,
     uploads: Mutex<Uploads>,
+    #[cfg(feature = "planted-bugs")]
+    read_cache: crate::planted::ReadCache,
 }
 
 impl std::fmt::Debug for Engine {
@@ -408,6 +410,8 @@ impl Engine {
             store: Store::new(config.store),
             buckets: RwLock::new(BTreeMap::new()),
             uploads: Mutex::new(Uploads::default()),
+            #[cfg(feature = "planted-bugs")]
+            read_cache: crate::planted::ReadCache::default(),
         };
         let record_count = records.len();
         for record in records {
@@ -640,12 +644,21 @@ impl Engine {
         fingerprint: Fingerprint,
         now_ms: u64,
     ) -> Result<ClaimOutcome, EngineError> {
+        #[cfg(feature = "planted-bugs")]
+        let path = fingerprint.path.clone();
         let result = check_owner(
             &self.read_buckets(),
             &scope.principal,
             &fingerprint.path.bucket,
         )
         .map(|_| self.store.claim(scope, fingerprint, now_ms));
+        #[cfg(feature = "planted-bugs")]
+        let result = result.map(|outcome| match outcome {
+            ClaimOutcome::Replay(stored) => {
+                ClaimOutcome::Replay(crate::planted::replayed(&self.store, &path, stored))
+            }
+            other => other,
+        });
         // A replay reveals a stored result: it waits like a read. A ticket
         // waits for nothing it could reveal, but the wait is free then.
         self.settle(result, self.storage.last_appended()).await
@@ -685,7 +698,27 @@ impl Engine {
             self.release_mode(mode);
             return Err(EngineError::Storage(error));
         }
+        #[cfg(feature = "planted-bugs")]
+        let (mode, mut planted) =
+            match crate::planted::PutHooks::before_commit(&self.store, path, &object, mode).await {
+                Ok(hooked) => hooked,
+                Err(rejected) => {
+                    return self
+                        .settle(Ok(Err(rejected)), self.storage.last_appended())
+                        .await;
+                }
+            };
         let (result, observed) = self.commit_write(principal, path, object, mode, None, now_ms);
+        #[cfg(feature = "planted-bugs")]
+        let (result, observed) = match planted.install_despite(&result) {
+            Some(object) => {
+                let unconditional = WriteMode::Plain(WriteConditions::default());
+                let (_, installed) =
+                    self.commit_write(principal, path, object, unconditional, None, now_ms);
+                (result, installed)
+            }
+            None => (planted.answer(result), observed),
+        };
         self.settle(result, observed).await
     }
 
@@ -699,6 +732,8 @@ impl Engine {
     ) -> Result<Option<Arc<ObjectVersion>>, EngineError> {
         let result = check_owner(&self.read_buckets(), principal, &path.bucket)
             .map(|_| self.store.get(path));
+        #[cfg(feature = "planted-bugs")]
+        let result = result.map(|version| self.read_cache.read_through(path, version));
         self.settle(result, self.storage.last_appended()).await
     }
 
@@ -729,6 +764,17 @@ impl Engine {
         request: &CopyRequest,
         now_ms: u64,
     ) -> Result<Result<Committed, Rejected>, EngineError> {
+        #[cfg(feature = "planted-bugs")]
+        let unchecked = match crate::planted::copy_check_then_act(&self.store, request).await {
+            Ok(unchecked) => unchecked,
+            Err(rejected) => {
+                return self
+                    .settle(Ok(Err(rejected)), self.storage.last_appended())
+                    .await;
+            }
+        };
+        #[cfg(feature = "planted-bugs")]
+        let request = unchecked.as_ref().unwrap_or(request);
         let (result, observed) = {
             let buckets = self.read_buckets();
             let mut journal = LogJournal::new(&*self.storage, None);
@@ -741,6 +787,8 @@ impl Engine {
                 });
             (result, journal.observed())
         };
+        #[cfg(feature = "planted-bugs")]
+        self.read_cache.invalidate(&request.destination);
         self.settle(result, observed).await
     }
 
@@ -1148,6 +1196,8 @@ impl Engine {
                 }),
         };
         drop(buckets);
+        #[cfg(feature = "planted-bugs")]
+        self.read_cache.invalidate(path);
         (result, journal.observed())
     }
 
@@ -1164,6 +1214,10 @@ impl Engine {
         result: Result<T, EngineError>,
         observed: Lsn,
     ) -> Result<T, EngineError> {
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::ack_before_fsync() {
+            return result;
+        }
         self.storage
             .wait_durable(observed)
             .await

@@ -14,9 +14,13 @@
 //!   (write-ahead log with group commit, data files, recovery), and the
 //!   simulator's disk;
 //! - [`clock`]: the one place that reads time;
-//! - [`buggify`]: fault points that fire only in the simulator.
+//! - [`buggify`]: fault points that fire only in the simulator;
+//! - `planted` (feature `planted-bugs` only): the server's planted bugs,
+//!   switched on by name through `lockwell_core::planted`.
 pub mod buggify;
 pub mod clock;
 pub mod engine;
 pub mod http;
+#[cfg(feature = "planted-bugs")]
+mod planted;
 pub mod storage;

@@ -31,6 +31,8 @@ const PROGRESS_EVERY_SEEDS: u64 = 100;
 const PROGRESS_EVERY_S: u64 = 10;
 /// On a terminal, the progress line is redrawn at most this often.
 const PROGRESS_REDRAW_MS: u64 = 100;
+/// Where the workload specs are unless `--workloads-dir` says otherwise.
+const DEFAULT_WORKLOADS_DIR: &str = "workloads";
 /// The version of the campaign result file (2: `jobs` and per-core rates).
 const CAMPAIGN_RESULT_VERSION: u32 = 2;
 
@@ -71,11 +73,20 @@ fn write_stdout(text: std::fmt::Arguments<'_>) {
 )]
 struct Cli {
     /// Where the workload specs are (`<dir>/<workload>.toml`).
-    #[arg(long, global = true, default_value = "workloads")]
+    #[arg(long, global = true, default_value = DEFAULT_WORKLOADS_DIR)]
     workloads_dir: PathBuf,
     /// A fault profile other than the workload's own.
     #[arg(long, global = true)]
     faults: Option<String>,
+    /// A TOML file of fault profiles, one table each (the format of
+    /// lockwell-workload's `fault_profiles.toml`), looked up before the
+    /// shipped ones: what `shrink` writes its reduced profile to.
+    #[arg(long, global = true)]
+    faults_file: Option<PathBuf>,
+    /// Switch on this planted bug (builds with the `planted-bugs` feature
+    /// only; `catalog` lists them).
+    #[arg(long, global = true)]
+    bug: Option<String>,
     #[command(subcommand)]
     command: Command_,
 }
@@ -132,6 +143,15 @@ enum Command_ {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         jobs: Option<u64>,
     },
+    /// Every planted bug's campaign until its first detection or its
+    /// budget: a table on stdout and in `results/catalog.json` (planted
+    /// builds only).
+    #[cfg(feature = "planted-bugs")]
+    Catalog(crate::catalog::CatalogArgs),
+    /// Reduces a failing run (clients, ops, keys, op kinds, faults) while
+    /// it still fails; prints the smallest spec as TOML, writes it, and
+    /// prints its replay command.
+    Shrink(crate::shrink::ShrinkArgs),
 }
 
 /// Processes at once when `--jobs` is not given: one per core.
@@ -169,20 +189,61 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
-fn load(
-    dir: &Path,
-    workload: &str,
-    faults: Option<&str>,
-) -> Result<(WorkloadSpec, FaultProfile), String> {
-    let spec = WorkloadSpec::load(dir, workload).map_err(|error| error.to_string())?;
-    let profile_name = faults.unwrap_or(&spec.faults).to_owned();
-    let profile = FaultProfile::named(&profile_name)
+/// The workload `workers` names and the fault profile it runs under: the
+/// `--faults` profile or the workload's own, from `--faults-file` if it
+/// has one of that name, else shipped.
+pub(crate) fn load(workers: &WorkerCommand) -> Result<(WorkloadSpec, FaultProfile), String> {
+    let spec = WorkloadSpec::load(&workers.workloads_dir, &workers.workload)
+        .map_err(|error| error.to_string())?;
+    let profile_name = workers.faults.as_deref().unwrap_or(&spec.faults).to_owned();
+    let from_file = match &workers.faults_file {
+        Some(path) => {
+            let text =
+                fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+            FaultProfile::parse_all(&text)
+                .map_err(|error| format!("{}: {error}", path.display()))?
+                .remove(&profile_name)
+        }
+        None => None,
+    };
+    let profile = from_file
+        .or_else(|| FaultProfile::named(&profile_name))
         .ok_or_else(|| format!("no fault profile {profile_name:?}"))?;
     Ok((spec, profile))
 }
 
+/// Switches on the planted bug `name` for the rest of this process.
+#[cfg(feature = "planted-bugs")]
+fn enable_bug(name: &str) -> Result<(), String> {
+    use lockwell_core::planted::{self, PlantedBug};
+    let bug = PlantedBug::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = PlantedBug::ALL.iter().map(|bug| bug.name()).collect();
+        format!("no planted bug {name:?}; there are: {}", known.join(", "))
+    })?;
+    planted::enable(bug);
+    Ok(())
+}
+
+#[cfg(not(feature = "planted-bugs"))]
+fn enable_bug(name: &str) -> Result<(), String> {
+    Err(format!(
+        "--bug {name}: this simulator is built without planted bugs; run it through \
+         `cargo xtask sim run --bug {name} ...`, which builds the planted one in \
+         target/sim-planted"
+    ))
+}
+
 fn execute(cli: Cli) -> Result<ExitCode, String> {
-    let faults = cli.faults.as_deref();
+    if let Some(bug) = &cli.bug {
+        enable_bug(bug)?;
+    }
+    let workers_for = |workload: String| WorkerCommand {
+        workloads_dir: cli.workloads_dir.clone(),
+        workload,
+        faults: cli.faults.clone(),
+        faults_file: cli.faults_file.clone(),
+        bug: cli.bug.clone(),
+    };
     match cli.command {
         Command_::Run {
             workload,
@@ -191,7 +252,8 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             hash_only,
             json_summary,
         } => {
-            let (spec, profile) = load(&cli.workloads_dir, &workload, faults)?;
+            let workers = workers_for(workload);
+            let (spec, profile) = load(&workers)?;
             let result = run_seed(&spec, &profile, seed);
             if let Some(path) = &history {
                 let file = fs::File::create(path)
@@ -205,13 +267,13 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             if hash_only {
                 outln!("{hash}");
             } else if json_summary {
-                let summary = summarize(&workload, seed, &result, faults);
+                let summary = summarize(&workers, seed, &result);
                 outln!(
                     "{}",
                     serde_json::to_string(&summary).map_err(|error| error.to_string())?
                 );
             } else {
-                out!("{}", verdict(&workload, seed, &result, faults));
+                out!("{}", verdict(&workers, seed, &result));
             }
             Ok(if result.violations.is_empty() {
                 ExitCode::SUCCESS
@@ -227,15 +289,12 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             results_dir,
             jobs,
         } => {
-            let (spec, profile) = load(&cli.workloads_dir, &workload, faults)?;
+            let workers = workers_for(workload);
+            let (spec, profile) = load(&workers)?;
             let plan = CampaignPlan {
                 spec: &spec,
                 profile: &profile,
-                workers: WorkerCommand {
-                    workloads_dir: cli.workloads_dir.clone(),
-                    workload,
-                    faults: cli.faults.clone(),
-                },
+                workers,
                 jobs: jobs_or_default(jobs),
             };
             campaign(&plan, seeds, start, shard, &results_dir)
@@ -246,18 +305,25 @@ fn execute(cli: Cli) -> Result<ExitCode, String> {
             start,
             jobs,
         } => {
-            load(&cli.workloads_dir, &workload, faults)?;
-            let workers = WorkerCommand {
-                workloads_dir: cli.workloads_dir.clone(),
-                workload,
-                faults: cli.faults.clone(),
-            };
+            let workers = workers_for(workload);
+            load(&workers)?;
             determinism(&workers, jobs_or_default(jobs), seeds, start)
+        }
+        #[cfg(feature = "planted-bugs")]
+        Command_::Catalog(args) => {
+            if cli.bug.is_some() {
+                return Err("catalog runs every bug: leave out --bug".to_owned());
+            }
+            crate::catalog::catalog(&args, &cli.workloads_dir, jobs_or_default(args.jobs))
+        }
+        Command_::Shrink(args) => {
+            let workers = workers_for(args.workload.clone());
+            crate::shrink::shrink(&args, &workers, jobs_or_default(args.jobs))
         }
     }
 }
 
-fn summarize(workload: &str, seed: u64, result: &SeedResult, faults: Option<&str>) -> SeedSummary {
+fn summarize(workers: &WorkerCommand, seed: u64, result: &SeedResult) -> SeedSummary {
     SeedSummary {
         seed,
         trace_hash: result.history().trace_hash().to_string(),
@@ -286,30 +352,32 @@ fn summarize(workload: &str, seed: u64, result: &SeedResult, faults: Option<&str
                 message: violation.message.clone(),
             })
             .collect(),
-        report: (!result.violations.is_empty()).then(|| verdict(workload, seed, result, faults)),
+        report: (!result.violations.is_empty()).then(|| verdict(workers, seed, result)),
     }
 }
 
-fn replay_command(workload: &str, seed: u64, faults: Option<&str>) -> String {
-    let faults = faults
-        .map(|name| format!(" --faults {name}"))
-        .unwrap_or_default();
-    // A seed reproduces only in the build that ran it: a planted-bug build
-    // replays from its own target dir, with the feature on.
-    let runner = if cfg!(feature = "planted-bugs") {
-        "RUSTFLAGS=\"--cfg madsim\" cargo run --release -p lockwell-sim --features planted-bugs \
-         --target-dir target/sim-planted --"
-    } else {
-        "cargo xtask sim"
-    };
+/// The command that runs `seed` of what `workers` runs again. A seed
+/// reproduces only in the build that ran it: `cargo xtask sim run` builds
+/// the planted simulator (`target/sim-planted`) when given `--bug`, the
+/// correct one otherwise.
+pub(crate) fn replay_command(workers: &WorkerCommand, seed: u64) -> String {
+    let mut args = workers.global_args();
+    // The default directory goes without saying.
+    if args.get(1).map(String::as_str) == Some(DEFAULT_WORKLOADS_DIR) {
+        args.drain(..2);
+    }
+    let workload = &workers.workload;
+    let options: String = args.iter().map(|arg| format!(" {arg}")).collect();
     format!(
-        "{runner} run --workload {workload} --seed {seed}{faults} --history {workload}-{seed}.jsonl"
+        "cargo xtask sim run --workload {workload} --seed {seed}{options} \
+         --history {workload}-{seed}.jsonl"
     )
 }
 
 /// The verdict `run` prints: a line of counts, then for a failing run the
 /// rules broken, the requests involved and the replay command.
-fn verdict(workload: &str, seed: u64, result: &SeedResult, faults: Option<&str>) -> String {
+fn verdict(workers: &WorkerCommand, seed: u64, result: &SeedResult) -> String {
+    let workload = &workers.workload;
     let mut text = String::new();
     let outcome = &result.outcome;
     let hash = result.history().trace_hash();
@@ -347,7 +415,7 @@ fn verdict(workload: &str, seed: u64, result: &SeedResult, faults: Option<&str>)
         }
     }
     if !result.violations.is_empty() {
-        let _ = writeln!(text, "  replay: {}", replay_command(workload, seed, faults));
+        let _ = writeln!(text, "  replay: {}", replay_command(workers, seed));
     }
     text
 }
@@ -386,7 +454,7 @@ struct CampaignResult {
     simulated_to_wall_time_ratio: f64,
 }
 
-fn git_commit() -> String {
+pub(crate) fn git_commit() -> String {
     Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()
@@ -401,7 +469,7 @@ fn git_commit() -> String {
 // The wall clock measures the campaign from outside the simulation (each
 // seed's runtime is entered and left inside `run_seed`).
 #[allow(clippy::disallowed_methods)]
-fn wall_clock() -> std::time::Instant {
+pub(crate) fn wall_clock() -> std::time::Instant {
     std::time::Instant::now()
 }
 
@@ -668,8 +736,8 @@ fn campaign(
 
 /// A seed whose process ended without a verdict (a panic, most likely:
 /// its message is above) as a failing seed with its replay command.
-fn crashed(workers: &WorkerCommand, seed: u64, error: String) -> SeedSummary {
-    let replay = replay_command(&workers.workload, seed, workers.faults.as_deref());
+pub(crate) fn crashed(workers: &WorkerCommand, seed: u64, error: String) -> SeedSummary {
+    let replay = replay_command(workers, seed);
     SeedSummary {
         seed,
         trace_hash: String::new(),

@@ -54,22 +54,45 @@ pub(crate) struct SeedSummary {
     pub(crate) report: Option<String>,
 }
 
-/// How to run one seed: this binary with the campaign's workload.
+/// How to run one seed: this binary with the campaign's workload, fault
+/// profile and planted bug.
 #[derive(Debug, Clone)]
 pub(crate) struct WorkerCommand {
     pub(crate) workloads_dir: PathBuf,
     pub(crate) workload: String,
     pub(crate) faults: Option<String>,
+    /// Fault profiles besides the shipped ones (`--faults-file`).
+    pub(crate) faults_file: Option<PathBuf>,
+    /// The planted bug switched on (`--bug`, planted builds only).
+    pub(crate) bug: Option<String>,
 }
 
 impl WorkerCommand {
+    /// The global options of this binary that select what a seed runs.
+    pub(crate) fn global_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--workloads-dir".to_owned(),
+            self.workloads_dir.display().to_string(),
+        ];
+        if let Some(faults_file) = &self.faults_file {
+            args.extend([
+                "--faults-file".to_owned(),
+                faults_file.display().to_string(),
+            ]);
+        }
+        if let Some(faults) = &self.faults {
+            args.extend(["--faults".to_owned(), faults.clone()]);
+        }
+        if let Some(bug) = &self.bug {
+            args.extend(["--bug".to_owned(), bug.clone()]);
+        }
+        args
+    }
+
     fn command(&self, seed: u64) -> Result<Command, String> {
         let exe = std::env::current_exe().map_err(|error| error.to_string())?;
         let mut command = Command::new(exe);
-        command.arg("--workloads-dir").arg(&self.workloads_dir);
-        if let Some(faults) = &self.faults {
-            command.args(["--faults", faults]);
-        }
+        command.args(self.global_args());
         command
             .args(["run", "--workload", &self.workload, "--seed"])
             .arg(seed.to_string())

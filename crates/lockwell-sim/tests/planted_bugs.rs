@@ -1,12 +1,15 @@
-//! The simulator catches the client's planted bug (`lockwell_client::planted`,
-//! feature `planted-bugs`): the S3 client retries an un-keyed PutObject
-//! after a lost response or a timeout, which R3 and R4 forbid. The
-//! cas-counter workload (lossy network, lost responses after commit) must
-//! find it within [`MAX_SEEDS`] seeds, and the failing seed must replay
-//! bit-for-bit in a fresh process.
+//! The simulator catches a planted bug switched on by name at run time
+//! (`lockwell_core::planted`, feature `planted-bugs`): the S3 client
+//! retries an un-keyed PutObject after a lost response or a timeout,
+//! which R3 and R4 forbid. The cas-counter workload (lossy network, lost
+//! responses after commit) must find it within [`MAX_SEEDS`] seeds, the
+//! failing seed must replay bit-for-bit in a fresh process started with
+//! the same `--bug`, and without `--bug` the same seed must pass: the bug
+//! is off unless switched on. `cargo xtask sim catalog` runs every bug's
+//! campaign; this test keeps one of them in `cargo xtask sim planted`.
 //!
 //! Run it in a target dir of its own, so the correct simulator in
-//! `target/sim` is never replaced by the broken one:
+//! `target/sim` is never replaced by the planted one:
 //!
 //! ```sh
 //! RUSTFLAGS="--cfg madsim" cargo test --release -p lockwell-sim \
@@ -18,10 +21,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use lockwell_core::planted::{self, PlantedBug};
 use lockwell_sim::runner::run_seed;
 use lockwell_workload::{FaultProfile, WorkloadSpec};
 
 const WORKLOAD: &str = "cas-counter";
+const BUG: PlantedBug = PlantedBug::S3RetriesUnkeyedPut;
 /// The issue's bar: a planted bug is caught within 200 seeds.
 const MAX_SEEDS: u64 = 200;
 
@@ -29,31 +34,32 @@ fn workloads_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workloads")
 }
 
-/// The trace hash of `seed`, run by the `lockwell-sim` binary (built with
-/// the same features as this test) in a fresh process.
-fn hash_in_fresh_process(seed: u64) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_lockwell-sim"))
-        .arg("--workloads-dir")
-        .arg(workloads_dir())
+/// The verdict line of `seed`, run by the `lockwell-sim` binary (built
+/// with the same features as this test) in a fresh process, with `bug`
+/// switched on.
+fn verdict_in_fresh_process(seed: u64, bug: Option<PlantedBug>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lockwell-sim"));
+    command.arg("--workloads-dir").arg(workloads_dir());
+    if let Some(bug) = bug {
+        command.args(["--bug", bug.name()]);
+    }
+    let output = command
         .args(["run", "--workload", WORKLOAD, "--seed", &seed.to_string()])
-        .arg("--hash-only")
         .output()
         .expect("the binary runs");
     String::from_utf8(output.stdout)
         .expect("utf-8")
-        .trim()
+        .lines()
+        .next()
+        .unwrap_or_default()
         .to_owned()
 }
 
 #[test]
-fn s3_retries_unkeyed_put_is_caught_within_200_seeds_and_replays() {
-    assert!(
-        lockwell_client::planted::CATALOG
-            .iter()
-            .any(|(name, _)| *name == lockwell_client::planted::S3_RETRIES_UNKEYED_PUT)
-    );
+fn s3_retries_unkeyed_put_is_caught_within_200_seeds_replays_and_is_off_unless_named() {
     let spec = WorkloadSpec::load(&workloads_dir(), WORKLOAD).expect("the workload loads");
     let profile = FaultProfile::named(&spec.faults).expect("its fault profile exists");
+    planted::enable(BUG);
     let (seed, failed) = (0..MAX_SEEDS)
         .map(|seed| (seed, run_seed(&spec, &profile, seed)))
         .find(|(_, result)| !result.violations.is_empty())
@@ -71,5 +77,14 @@ fn s3_retries_unkeyed_put_is_caught_within_200_seeds_and_replays() {
     for violation in &failed.violations {
         eprintln!("  {}: {}", violation.rule, violation.message);
     }
-    assert_eq!(hash_in_fresh_process(seed), hash, "seed {seed} replays");
+    let replayed = verdict_in_fresh_process(seed, Some(BUG));
+    assert!(
+        replayed.starts_with("FAIL") && replayed.contains(&format!("trace={hash}")),
+        "seed {seed} replays with --bug: {replayed}"
+    );
+    let without_bug = verdict_in_fresh_process(seed, None);
+    assert!(
+        without_bug.starts_with("PASS"),
+        "seed {seed} passes without --bug: {without_bug}"
+    );
 }

@@ -234,6 +234,11 @@ impl DiskState {
             })?;
             records.push(record);
             offset += len_bytes;
+            #[cfg(feature = "planted-bugs")]
+            if offset == self.log.len() && crate::planted::recovery_drops_last_record() {
+                records.pop();
+                offset -= len_bytes;
+            }
         }
         Ok((records, offset, referenced))
     }
@@ -496,6 +501,10 @@ impl Storage for SimDisk {
                 };
                 let Some((role, batch_end, delay)) = step else {
                     sync_ended.await;
+                    #[cfg(feature = "planted-bugs")]
+                    if crate::planted::group_commit_acks_late_joiners() {
+                        return Ok(());
+                    }
                     continue;
                 };
                 if !delay.is_zero() {

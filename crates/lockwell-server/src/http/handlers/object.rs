@@ -45,6 +45,8 @@ pub(super) async fn put_object(
         .authorize(&request.principal, &path.bucket)
         .await?;
     let conditions = headers::write_conditions(request.headers())?;
+    #[cfg(feature = "planted-bugs")]
+    let conditions = crate::planted::s3_put_conditions(conditions);
     let metadata = object_metadata(request)?;
     let expectation = BodyExpectation::from_headers(
         request.headers(),
