@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
@@ -144,6 +145,10 @@ pub struct BenchArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Plain progress lines instead of the live dashboard, which the
+    /// `lockwell` binary shows by default when stdout is a terminal.
+    #[arg(long)]
+    pub no_tui: bool,
 }
 
 /// Subcommands of `lockwell bench`.
@@ -308,12 +313,40 @@ pub fn with_target<W: WithTarget>(
     }
 }
 
+/// How a run reports while it runs: progress lines on stderr for
+/// [`run_bench`]; the `lockwell` binary's live dashboard instead.
+pub struct Watch<'a> {
+    /// Called on the collector thread, once per phase and closed interval.
+    pub progress: &'a mut dyn FnMut(&Progress),
+    /// Set to end the run early; it still writes its result.
+    pub stop: &'a AtomicBool,
+}
+
 /// Runs `lockwell bench`: the load, then the result file and the interval
 /// log; prints progress on stderr and a summary (or the JSON) on stdout.
 ///
 /// # Errors
 /// Bad arguments, an existing output file, or a failed run.
 pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchOutcome> {
+    let mut print_progress = |progress: &Progress| {
+        if !args.quiet {
+            eprintln!("{}", describe_progress(progress));
+        }
+    };
+    let watch = Watch {
+        progress: &mut print_progress,
+        stop: &AtomicBool::new(false),
+    };
+    let outcome = run_bench_watched(args, watch)?;
+    print_outcome(args, &outcome)?;
+    Ok(outcome)
+}
+
+/// [`run_bench`] reporting through `watch`, and printing nothing.
+///
+/// # Errors
+/// Bad arguments, an existing output file, or a failed run.
+pub fn run_bench_watched(args: &BenchArgs, watch: Watch<'_>) -> anyhow::Result<BenchOutcome> {
     let config = args.load_config();
     config.validate()?;
     let result_path = match &args.out {
@@ -336,16 +369,16 @@ pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchOutcome> {
         "{} exists; results are never overwritten",
         result_path.display()
     );
-    struct Measure<'a> {
-        args: &'a BenchArgs,
+    struct Measure<'a, 'w> {
         config: &'a LoadConfig,
         result_path: PathBuf,
+        watch: Watch<'w>,
     }
-    impl WithTarget for Measure<'_> {
+    impl WithTarget for Measure<'_, '_> {
         type Output = BenchOutcome;
 
         fn run<T: Target>(self, target: &T) -> anyhow::Result<BenchOutcome> {
-            measure(self.args, self.config, target, self.result_path)
+            measure(self.config, target, self.result_path, self.watch)
         }
     }
     with_target(
@@ -353,20 +386,19 @@ pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchOutcome> {
         &args.target.bucket,
         args.seed,
         Measure {
-            args,
             config: &config,
             result_path,
+            watch,
         },
     )
 }
 
-/// The run against `target`, its result file and interval log, and the
-/// summary on stdout.
+/// The run against `target`, its result file and interval log.
 fn measure<T: Target>(
-    args: &BenchArgs,
     config: &LoadConfig,
     target: &T,
     result_path: PathBuf,
+    watch: Watch<'_>,
 ) -> anyhow::Result<BenchOutcome> {
     let interval_log_path = result_path.with_extension("hlog");
     let interval_log = File::options()
@@ -375,12 +407,13 @@ fn measure<T: Target>(
         .open(&interval_log_path)
         .with_context(|| format!("cannot create {}", interval_log_path.display()))?;
     let mut interval_log = BufWriter::new(interval_log);
-    let mut print_progress = |progress: &Progress| {
-        if !args.quiet {
-            eprintln!("{}", describe_progress(progress));
-        }
-    };
-    let report = loadgen::run(target, config, Some(&mut interval_log), &mut print_progress)?;
+    let report = loadgen::run_until(
+        target,
+        config,
+        Some(&mut interval_log),
+        watch.progress,
+        watch.stop,
+    )?;
     interval_log
         .flush()
         .with_context(|| format!("cannot write {}", interval_log_path.display()))?;
@@ -389,20 +422,32 @@ fn measure<T: Target>(
     describe_environment(&mut result, Path::new("."));
     lockwell_results::write_new_result_file(&result_path, &result)
         .with_context(|| format!("cannot write {}", result_path.display()))?;
-    let mut stdout = io::stdout().lock();
-    if args.json {
-        lockwell_results::write_result(&mut stdout, &result)?;
-    } else {
-        write!(stdout, "{}", summarize(&report))?;
-        writeln!(stdout, "result: {}", result_path.display())?;
-        writeln!(stdout, "interval log: {}", interval_log_path.display())?;
-    }
     Ok(BenchOutcome {
         report,
         result,
         result_path,
         interval_log_path,
     })
+}
+
+/// The summary (or with `--json` the result) of a finished run, on stdout.
+///
+/// # Errors
+/// stdout cannot be written.
+pub fn print_outcome(args: &BenchArgs, outcome: &BenchOutcome) -> anyhow::Result<()> {
+    let mut stdout = io::stdout().lock();
+    if args.json {
+        lockwell_results::write_result(&mut stdout, &outcome.result)?;
+    } else {
+        write!(stdout, "{}", summarize(&outcome.report))?;
+        writeln!(stdout, "result: {}", outcome.result_path.display())?;
+        writeln!(
+            stdout,
+            "interval log: {}",
+            outcome.interval_log_path.display()
+        )?;
+    }
+    Ok(())
 }
 
 fn percent(ratio: Option<f64>) -> String {

@@ -16,6 +16,8 @@
 //! (412) and 4 for a missing key (404).
 
 mod check;
+mod dash;
+mod live_bench;
 mod object_commands;
 mod serve;
 
@@ -45,11 +47,17 @@ enum Command {
     /// Contended conditional writes: closed loop (--racers) or open loop
     /// (--rate), hot-key skew, op mix, CAS retry policy. Writes a result
     /// file and an HdrHistogram interval log (default: under results/).
-    Bench(lockwell_bench::cli::BenchArgs),
+    /// On a terminal it shows the live dashboard (--no-tui: progress
+    /// lines).
+    Bench(Box<lockwell_bench::cli::BenchArgs>),
     /// Compare repeated runs of two builds (result files or directories of
     /// them): per-run medians, Mann-Whitney U, A/A noise thresholds. Exits
     /// 1 when a gated metric got slower.
     Compare(lockwell_bench::cli::CompareArgs),
+    /// Browse a results folder (default results/) in the terminal: runs,
+    /// A/B comparisons, simulator campaigns, sweeps with the capacity
+    /// model, the planted-bug catalog (docs/dashboard.md).
+    Dash(dash::DashArgs),
     /// Work with result files: `merge` the runs of several generators.
     Results(lockwell_bench::cli::ResultsArgs),
     /// Create a bucket (over S3: the native API has no bucket operations).
@@ -86,9 +94,8 @@ fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let object_command = match cli.command {
         Command::Serve(args) => return serve::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Bench(args) => {
-            return lockwell_bench::cli::run_bench_command(&args).map(|()| ExitCode::SUCCESS);
-        }
+        Command::Bench(args) => return live_bench::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Dash(args) => return dash::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => {
             return lockwell_bench::cli::run_compare(&args).map(|_| ExitCode::SUCCESS);
         }

@@ -39,6 +39,8 @@ pub const MAX_LOG_LINES: usize = 200;
 pub enum RunLength {
     Duration(Duration),
     Operations(u64),
+    /// A stop condition this view does not know: no progress or ETA.
+    Unknown,
 }
 
 /// What is being run, known before it starts.
@@ -157,8 +159,17 @@ pub struct LiveView {
 }
 
 impl LiveView {
+    /// A view of `plan`; its time window the narrowest that holds a timed
+    /// run, else 30 s.
     #[must_use]
     pub fn new(plan: LivePlan) -> Self {
+        let window = match plan.length {
+            RunLength::Duration(length) => TIME_WINDOWS
+                .iter()
+                .position(|window| window.is_none_or(|window| window >= length))
+                .unwrap_or(TIME_WINDOWS.len() - 1),
+            RunLength::Operations(_) | RunLength::Unknown => 1,
+        };
         Self {
             plan,
             measured: Measured {
@@ -171,7 +182,7 @@ impl LiveView {
             },
             frozen: None,
             pane: Pane::Latency,
-            window: 1,
+            window,
             help: false,
             distribution: None,
         }
@@ -385,6 +396,7 @@ fn progress(plan: &LivePlan, measured: &Measured) -> (f64, Option<Duration>) {
             });
             (fraction.min(1.0), eta)
         }
+        RunLength::Unknown => (0.0, None),
     }
 }
 
@@ -455,6 +467,7 @@ pub fn draw(frame: &mut Frame, view: &LiveView) {
     let planned = match view.plan.length {
         RunLength::Duration(length) => format::duration(length),
         RunLength::Operations(count) => format!("{} ops", format::count(count as f64)),
+        RunLength::Unknown => "an unknown length".to_owned(),
     };
     frame.render_widget(
         Gauge::default()

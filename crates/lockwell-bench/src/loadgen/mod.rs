@@ -9,7 +9,11 @@
 //! the run's totals, appends each to the HdrHistogram interval log (so that
 //! the logs of several generator processes or machines merge, see
 //! `lockwell_results::histogram::merge_interval_log`), and reports
-//! progress. It never blocks a worker: the channel is unbounded.
+//! progress, handing each closed interval's histograms to the caller
+//! before merging them (what `lockwell bench`'s live view draws, at no
+//! cost per operation). It never blocks a worker: the channel is
+//! unbounded. A caller can end a run early through [`run_until`]'s stop
+//! flag; the run then reports what it measured.
 //!
 //! The target is a [`Target`]: the in-process store (`inproc`), or any S3
 //! endpoint over HTTP, our own server included (`http_target`), measured
@@ -25,7 +29,7 @@ mod worker;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -53,8 +57,8 @@ pub enum Progress {
     Interval(IntervalProgress),
 }
 
-/// Counts of one measured interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Counts and histograms of one measured interval.
+#[derive(Debug, Clone, PartialEq)]
 pub struct IntervalProgress {
     /// 0 for the first interval after the warm-up.
     pub index: u64,
@@ -64,6 +68,8 @@ pub struct IntervalProgress {
     /// the last completion.
     pub length: Duration,
     pub tally: Tally,
+    /// The interval's histograms, merged over the workers.
+    pub histograms: Histograms,
 }
 
 impl IntervalProgress {
@@ -103,6 +109,27 @@ pub fn run<T: Target>(
     config: &LoadConfig,
     interval_log: Option<&mut dyn Write>,
     progress: &mut dyn FnMut(&Progress),
+) -> Result<LoadReport, RunError> {
+    run_until(
+        target,
+        config,
+        interval_log,
+        progress,
+        &AtomicBool::new(false),
+    )
+}
+
+/// [`run`], ending early once `stop` is set: every worker finishes the
+/// operation in flight and the report covers what completed until then.
+///
+/// # Errors
+/// See [`RunError`].
+pub fn run_until<T: Target>(
+    target: &T,
+    config: &LoadConfig,
+    interval_log: Option<&mut dyn Write>,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &AtomicBool,
 ) -> Result<LoadReport, RunError> {
     config.validate()?;
     let zipf = Zipf::new(config.key_count, config.zipf_exponent)
@@ -169,6 +196,7 @@ pub fn run<T: Target>(
             LoopMode::Open { rate_per_s, .. } => (warmup.as_secs_f64() * rate_per_s).ceil() as u64,
             LoopMode::Closed { .. } => 0,
         },
+        stop,
     };
     if !warmup.is_zero() {
         progress(&Progress::WarmingUp { duration: warmup });
@@ -292,13 +320,17 @@ impl<W: Write> Collector<'_, '_, W> {
                     .map_err(|error| RunError::IntervalLog(io::Error::other(error.to_string())))?;
             }
         }
-        progress(&Progress::Interval(IntervalProgress {
+        let closed = Progress::Interval(IntervalProgress {
             index,
             end,
             length,
             tally: Tally::of(&histograms),
-        }));
-        merge_into(&mut self.totals, histograms);
+            histograms,
+        });
+        progress(&closed);
+        if let Progress::Interval(interval) = closed {
+            merge_into(&mut self.totals, interval.histograms);
+        }
         Ok(())
     }
 }
@@ -470,6 +502,43 @@ mod tests {
         assert!(warmed_up);
         assert_eq!(report.tally().operations, 500);
         assert_eq!(report.tally().requests, 500);
+    }
+
+    /// A stop request (the live view's quit key) ends a run long before
+    /// its duration; the report holds exactly what the intervals handed to
+    /// the caller held.
+    #[test]
+    fn a_stopped_run_reports_what_completed_before_the_stop() {
+        let target = InProcessTarget::new(StoreConfig::default(), 0);
+        let mut config = config(
+            LoopMode::Closed { racers: 2 },
+            OpMix::CAS_ONLY,
+            StopAfter::DurationMs(60_000),
+        );
+        config.interval_ms = 20;
+        let stop = AtomicBool::new(false);
+        let mut interval_operations = 0;
+        let report = run_until(
+            &target,
+            &config,
+            None,
+            &mut |progress| {
+                if let Progress::Interval(interval) = progress {
+                    assert_eq!(interval.tally, Tally::of(&interval.histograms));
+                    interval_operations += interval.tally.operations;
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            },
+            &stop,
+        )
+        .unwrap();
+        assert!(
+            report.measured < Duration::from_secs(10),
+            "stopped long before a minute: {:?}",
+            report.measured
+        );
+        assert!(interval_operations > 0);
+        assert_eq!(report.tally().operations, interval_operations);
     }
 
     /// The interval log holds the same samples as the report, so logs of

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
@@ -148,6 +148,8 @@ pub(crate) struct Shared<'a> {
     pub next_slot: AtomicU64,
     /// Open loop: slots scheduled within the warm-up.
     pub warmup_slots: u64,
+    /// Set by the caller to end the run early (a live view's quit key).
+    pub stop: &'a AtomicBool,
 }
 
 impl Shared<'_> {
@@ -371,6 +373,10 @@ pub(crate) fn run_worker<C: Connection>(
         StopAfter::Operations(_) => None,
     };
     loop {
+        // One relaxed load per operation: the cost of being stoppable.
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
         // An open loop's schedule slot and when it is meant to start.
         let scheduled = match config.mode {
             LoopMode::Closed { .. } => None,
