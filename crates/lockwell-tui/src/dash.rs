@@ -14,7 +14,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use crate::measurements::{HistogramLabel, merge_into};
-use crate::results_dir::{Content, ResultsDir, StoredRun};
+use crate::results_dir::{Catalog, Content, ResultsDir, StoredRun};
 use crate::views::{
     bench, campaign, catalog, checksum, compare, help, list, parts, run, sweep, text,
 };
@@ -236,13 +236,22 @@ impl DashApp {
                 }
             }
             KeyCode::Up | KeyCode::Char('k') => match &entry.content {
-                Content::Campaign(_) => self.detail_item = self.detail_item.saturating_sub(1),
+                Content::Campaign(_) | Content::Catalog(_) => {
+                    self.detail_item = self.detail_item.saturating_sub(1);
+                }
                 _ => self.run_view.scroll = self.run_view.scroll.saturating_sub(1),
             },
             KeyCode::Down | KeyCode::Char('j') => match &entry.content {
                 Content::Campaign(campaign) => {
                     self.detail_item =
                         (self.detail_item + 1).min(campaign.violations.len().saturating_sub(1));
+                }
+                Content::Catalog(found) => {
+                    let count = match &**found {
+                        Catalog::Planted(planted) => planted.entries.len(),
+                        Catalog::Other(document) => catalog::bugs(document).len(),
+                    };
+                    self.detail_item = (self.detail_item + 1).min(count.saturating_sub(1));
                 }
                 _ => self.run_view.scroll += 1,
             },
@@ -343,7 +352,7 @@ impl DashApp {
                 ("esc", "back"),
                 ("n / p", "next / previous entry"),
                 ("tab", "next histogram / sweep workload"),
-                ("↑↓", "scroll / violation"),
+                ("↑↓", "scroll / select violation or bug"),
                 ("r", "reload"),
                 ("?", "help"),
                 ("q", "quit"),
@@ -385,8 +394,8 @@ pub fn draw(frame: &mut Frame, app: &DashApp) {
                 }
                 Content::Sweep(found) => sweep::render(frame, body, &path, found, app.detail_item),
                 Content::Checksum(summary) => checksum::render(frame, body, &path, summary),
-                Content::Catalog(document) => {
-                    catalog::render(frame, body, &path, document, app.run_view.scroll);
+                Content::Catalog(found) => {
+                    catalog::render(frame, body, &path, found, app.detail_item);
                 }
                 Content::Text(report) => {
                     text::render(frame, body, &path, report, app.run_view.scroll)

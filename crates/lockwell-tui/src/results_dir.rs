@@ -54,8 +54,8 @@ pub enum Content {
     Run(Box<StoredRun>),
     Campaign(Campaign),
     Checksum(ChecksumSummary),
-    /// The planted-bug catalog, read without a fixed schema.
-    Catalog(serde_json::Value),
+    /// The planted-bug catalog.
+    Catalog(Box<Catalog>),
     /// A folder of sweep points, with the capacity model's curves.
     Sweep(Box<SweepData>),
     Text(String),
@@ -169,6 +169,64 @@ impl Campaign {
     }
 }
 
+/// The `format` of `lockwell-sim catalog`'s `results/catalog.json`.
+pub const PLANTED_CATALOG_FORMAT: &str = "lockwell-sim-catalog";
+
+/// A planted-bug catalog: `lockwell-sim catalog`'s file, or another
+/// `catalog.json` shown as it comes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Catalog {
+    Planted(PlantedCatalog),
+    Other(serde_json::Value),
+}
+
+/// `lockwell-sim catalog`'s result (format [`PLANTED_CATALOG_FORMAT`],
+/// lockwell-sim's `CatalogFile`). Every field has a default: later
+/// versions only add fields.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct PlantedCatalog {
+    pub version: u32,
+    pub git_commit: String,
+    pub jobs: u64,
+    pub max_seeds: u64,
+    pub budget_cpu_s: u64,
+    pub bugs: u64,
+    pub detected: u64,
+    pub detection_rate: f64,
+    pub entries: Vec<PlantedBugEntry>,
+}
+
+/// One planted bug's campaign.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PlantedBugEntry {
+    /// The `--bug` name.
+    pub bug: String,
+    /// `server` or `client`.
+    pub layer: String,
+    /// The SPEC rule the bug breaks.
+    pub rule: String,
+    pub description: String,
+    /// The real-world failure it models.
+    pub models: String,
+    pub workload: String,
+    pub fault_profile: String,
+    /// Which check should see it, or why none can.
+    pub expected_detection: String,
+    pub detected: bool,
+    pub seeds_run: u64,
+    pub seeds_to_first_detection: Option<u64>,
+    pub failing_seed: Option<u64>,
+    pub wall_time_ms: u64,
+    pub cpu_time_ms: u64,
+    /// The rules the first failing seed's checks named.
+    pub rules_reported: Vec<String>,
+    pub first_violation: Option<String>,
+    /// The command that replays the failing seed.
+    pub replay: Option<String>,
+}
+
 /// `checksum-summary`'s JSON: throughput per algorithm.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -206,7 +264,7 @@ impl ResultsDir {
     pub fn load(root: &Path) -> std::io::Result<Self> {
         let mut files = Vec::new();
         collect_files(root, 0, &mut files)?;
-        files.sort();
+        files.sort_by_key(|file| natural_order(file));
         let mut dir = Self {
             root: root.to_owned(),
             ..Self::default()
@@ -257,8 +315,32 @@ impl ResultsDir {
                 });
             }
         }
-        self.entries.sort_by(|a, b| a.path.cmp(&b.path));
+        self.entries
+            .sort_by(|a, b| natural_order(&a.path).cmp(&natural_order(&b.path)));
     }
+}
+
+/// A sort key under which `r2` comes before `r16`: runs of digits
+/// compare as numbers, everything else as text.
+#[must_use]
+pub fn natural_order(path: &Path) -> Vec<(String, u128)> {
+    let text = path.to_string_lossy();
+    let mut key = Vec::new();
+    let mut rest = text.as_ref();
+    while !rest.is_empty() {
+        let digits_at = rest
+            .find(|character: char| character.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (prefix, tail) = rest.split_at(digits_at);
+        let digits_len = tail
+            .find(|character: char| !character.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (digits, after) = tail.split_at(digits_len);
+        // Longer runs than u128 holds compare as their largest value.
+        key.push((prefix.to_owned(), digits.parse().unwrap_or(u128::MAX)));
+        rest = after;
+    }
+    key
 }
 
 fn collect_files(dir: &Path, depth: usize, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -319,8 +401,14 @@ fn read_entry(path: &Path) -> Result<Option<Content>, String> {
             .map(|summary| Some(Content::Checksum(summary)))
             .map_err(|error| format!("not a checksum summary: {error}"));
     }
+    let format = field("format").and_then(serde_json::Value::as_str);
+    if format == Some(PLANTED_CATALOG_FORMAT) {
+        return serde_json::from_value(document)
+            .map(|catalog| Some(Content::Catalog(Box::new(Catalog::Planted(catalog)))))
+            .map_err(|error| format!("not a planted-bug catalog: {error}"));
+    }
     if path.file_name().is_some_and(|name| name == "catalog.json") {
-        return Ok(Some(Content::Catalog(document)));
+        return Ok(Some(Content::Catalog(Box::new(Catalog::Other(document)))));
     }
     Ok(None)
 }
@@ -346,4 +434,26 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_sort_with_numbers_in_numeric_order() {
+        let mut paths: Vec<PathBuf> = ["r16.json", "r2.json", "r1.json", "a/r10", "a/r9", "b"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        paths.sort_by_key(|path| natural_order(path));
+        let sorted: Vec<String> = paths
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        assert_eq!(
+            sorted,
+            ["a/r9", "a/r10", "b", "r1.json", "r2.json", "r16.json"]
+        );
+    }
 }

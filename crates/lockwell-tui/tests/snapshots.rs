@@ -204,9 +204,16 @@ fn checksum_summary() {
 }
 
 #[test]
-fn planted_bug_catalog() {
-    let app = open("catalog.json");
-    check_snapshot("dash-catalog-120x40", &draw_dash(&app, LARGE));
+fn planted_bug_catalog_with_the_selected_bugs_replay() {
+    let mut app = open("catalog.json");
+    press(&mut app, &[KeyCode::Down]);
+    let text = draw_dash(&app, LARGE);
+    assert!(
+        text.contains("--bug idempotency-record-after-ack"),
+        "{text}"
+    );
+    check_snapshot("dash-catalog-120x40", &text);
+    check_snapshot("dash-catalog-80x24", &draw_dash(&app, SMALL));
 }
 
 #[test]

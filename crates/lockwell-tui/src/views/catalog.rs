@@ -1,18 +1,21 @@
-//! The planted-bug catalog (`results/catalog.json`), read without a fixed
-//! schema so that the browser shows it whatever fields it grows: the
-//! document's scalar fields as a header and its array of bugs as a table
-//! whose columns are the bugs' scalar fields.
+//! The planted-bug catalog (`results/catalog.json`): for `lockwell-sim
+//! catalog`'s file, each bug with its rule, campaign, whether and how fast
+//! the simulator caught it, and the selected bug's story and replay
+//! command; any other `catalog.json` is shown without a fixed schema, its
+//! scalar fields as a header and its array of bugs as a table whose
+//! columns are the bugs' scalar fields.
 
 use std::collections::BTreeSet;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 use serde_json::{Map, Value};
 
 use super::parts::{framed, header_style};
+use crate::results_dir::{Catalog, PlantedCatalog};
 
 /// Columns shown first when a bug has them, in this order.
 const LEADING_COLUMNS: [&str; 8] = [
@@ -63,7 +66,19 @@ fn scalar(value: &Value) -> Option<String> {
 
 /// `N planted bugs, M caught`.
 #[must_use]
-pub fn headline(catalog: &Value) -> String {
+pub fn headline(catalog: &Catalog) -> String {
+    match catalog {
+        Catalog::Planted(planted) => format!(
+            "{} planted bugs, {} detected ({:.0}%)",
+            planted.bugs,
+            planted.detected,
+            planted.detection_rate * 100.0
+        ),
+        Catalog::Other(document) => untyped_headline(document),
+    }
+}
+
+fn untyped_headline(catalog: &Value) -> String {
     let bugs = bugs(catalog);
     let caught = bugs
         .iter()
@@ -77,8 +92,115 @@ pub fn headline(catalog: &Value) -> String {
     }
 }
 
-/// Renders the catalog.
-pub fn render(frame: &mut Frame, area: Rect, path: &str, catalog: &Value, scroll: usize) {
+/// Renders the catalog; `selected` is the bug whose details show.
+pub fn render(frame: &mut Frame, area: Rect, path: &str, catalog: &Catalog, selected: usize) {
+    match catalog {
+        Catalog::Planted(planted) => render_planted(frame, area, path, planted, selected),
+        Catalog::Other(document) => render_untyped(frame, area, path, document, selected),
+    }
+}
+
+fn render_planted(
+    frame: &mut Frame,
+    area: Rect,
+    path: &str,
+    catalog: &PlantedCatalog,
+    selected: usize,
+) {
+    let [header_area, table_area, details_area] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Fill(1),
+        Constraint::Length(8),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(format!(
+            "commit {} · {} jobs · at most {} seeds or {} CPU s per bug",
+            catalog.git_commit, catalog.jobs, catalog.max_seeds, catalog.budget_cpu_s
+        ))
+        .block(framed(format!(
+            " {path}: {} ",
+            headline(&Catalog::Planted(catalog.clone()))
+        ))),
+        header_area,
+    );
+    let rows = catalog.entries.iter().map(|entry| {
+        Row::new([
+            entry.bug.clone(),
+            entry.layer.clone(),
+            entry.rule.clone(),
+            entry.workload.clone(),
+            entry.fault_profile.clone(),
+            if entry.detected { "yes" } else { "NO" }.to_owned(),
+            entry.seeds_to_first_detection.map_or_else(
+                || format!("-/{}", entry.seeds_run),
+                |seeds| seeds.to_string(),
+            ),
+            entry
+                .failing_seed
+                .map_or_else(|| "-".to_owned(), |seed| seed.to_string()),
+            entry.rules_reported.join(","),
+        ])
+        .style(Style::default().fg(if entry.detected {
+            Color::Green
+        } else {
+            Color::Red
+        }))
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(3),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Fill(2),
+            Constraint::Length(9),
+            Constraint::Length(5),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(9),
+        ],
+    )
+    .header(
+        Row::new([
+            "bug", "layer", "rule", "workload", "faults", "found", "seeds", "seed", "reported",
+        ])
+        .style(header_style()),
+    )
+    .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
+    .block(framed(" bugs (↑↓ select) "));
+    let visible = usize::from(table_area.height.saturating_sub(3)).max(1);
+    let mut state = TableState::default()
+        .with_offset((selected + 1).saturating_sub(visible))
+        .with_selected(Some(selected));
+    frame.render_stateful_widget(table, table_area, &mut state);
+    let details = catalog
+        .entries
+        .get(selected)
+        .map_or_else(Vec::new, |entry| {
+            vec![
+                Line::from(format!("{}: {}", entry.bug, entry.description)),
+                Line::from(format!("models: {}", entry.models)),
+                Line::from(format!("expected: {}", entry.expected_detection)),
+                Line::from(format!(
+                    "first violation: {}",
+                    entry.first_violation.as_deref().unwrap_or("-")
+                )),
+                Line::from(format!(
+                    "replay: {}",
+                    entry.replay.as_deref().unwrap_or("-")
+                )),
+            ]
+        });
+    frame.render_widget(
+        Paragraph::new(details)
+            .wrap(Wrap { trim: true })
+            .block(framed(" selected bug ")),
+        details_area,
+    );
+}
+
+fn render_untyped(frame: &mut Frame, area: Rect, path: &str, catalog: &Value, scroll: usize) {
     let header: Vec<Line> = catalog
         .as_object()
         .map(|fields| {
@@ -124,7 +246,7 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, catalog: &Value, scroll
     let widths = vec![Constraint::Fill(1); columns.len().max(1)];
     let table = Table::new(rows, widths)
         .header(Row::new(columns.clone()).style(header_style()))
-        .block(framed(format!(" {path}: {} ", headline(catalog))));
+        .block(framed(format!(" {path}: {} ", untyped_headline(catalog))));
     let header_height = if header.is_empty() { 0 } else { 4 };
     let [header_area, table_area] =
         Layout::vertical([Constraint::Length(header_height), Constraint::Fill(1)]).areas(area);
@@ -171,9 +293,9 @@ mod tests {
             {"name": "c", "first_failing_seed": 17},
             {"name": "d", "first_failing_seed": null},
         ]});
-        assert_eq!(headline(&catalog), "4 planted bugs, 2 caught");
+        assert_eq!(untyped_headline(&catalog), "4 planted bugs, 2 caught");
         assert_eq!(
-            headline(&serde_json::json!([{"name": "a"}])),
+            untyped_headline(&serde_json::json!([{"name": "a"}])),
             "1 planted bugs"
         );
     }
