@@ -315,8 +315,7 @@ impl ResultsDir {
                 });
             }
         }
-        self.entries
-            .sort_by(|a, b| natural_order(&a.path).cmp(&natural_order(&b.path)));
+        self.entries.sort_by_key(|entry| natural_order(&entry.path));
     }
 }
 
