@@ -48,11 +48,12 @@ pub const MAX_GRID_POINTS: usize = 10_000;
 pub const MAX_REPEATS: u32 = 100;
 
 /// `--quick`: racers and skews that a model can be fitted to and
-/// validated on (racers 1-8 to fit, 16-32 held out; zipf 0 and 1.2 to fit,
-/// 0.9 held out), 2 repeats of 1 s: 24 runs, under 3 minutes with setup.
-const QUICK_RACERS: [usize; 6] = [1, 2, 4, 8, 16, 32];
+/// validated on (racers 1-16 to fit, 32-64 held out; zipf 0 and 1.2 to
+/// fit, 0.6 and 0.9 held out), 2 repeats of 1 s: 56 runs, about 80 s of
+/// load, under 3 minutes with setup.
+const QUICK_RACERS: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
 const QUICK_KEYS: [usize; 1] = [1000];
-const QUICK_ZIPF: [f64; 3] = [0.0, 0.9, 1.2];
+const QUICK_ZIPF: [f64; 4] = [0.0, 0.6, 0.9, 1.2];
 const QUICK_REPEATS: u32 = 2;
 const QUICK_DURATION: Duration = Duration::from_secs(1);
 const QUICK_WARMUP: Duration = Duration::from_millis(300);
@@ -106,7 +107,7 @@ pub struct SweepArgs {
     /// so that repeats differ only by the machine's noise).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// The quick grid (racers 1-32, 1000 keys, zipf 0, 0.9, 1.2; CAS; 2
+    /// The quick grid (racers 1-64, 1000 keys, zipf 0, 0.6, 0.9, 1.2; CAS; 2
     /// repeats of 1 s): under 3 minutes, enough for `lockwell plan
     /// validate`. Replaces the grid, repeats and durations.
     #[arg(long)]
@@ -237,9 +238,16 @@ impl SweepArgs {
     }
 }
 
-/// The sweep's metrics over every operation and every request of a run.
+/// The sweep's metrics over every operation and every request of a run
+/// that measured for `measured`: mean and quantiles, and the operations
+/// and requests in flight by Little's law (rate times mean latency), from
+/// the same run so that they stay consistent when the point takes
+/// medians over its repeats.
 #[must_use]
-pub fn merged_latency_metrics(histograms: &Histograms) -> BTreeMap<String, Metric> {
+pub fn merged_latency_metrics(
+    histograms: &Histograms,
+    measured: Duration,
+) -> BTreeMap<String, Metric> {
     let merge = |wanted: fn(&HistogramKey) -> bool| {
         let mut merged: Option<Histogram<u64>> = None;
         for (_, histogram) in histograms.iter().filter(|(key, _)| wanted(key)) {
@@ -252,7 +260,16 @@ pub fn merged_latency_metrics(histograms: &Histograms) -> BTreeMap<String, Metri
     };
     let mut metrics = BTreeMap::new();
     let latency = |value: f64| Metric::informational(value, "ns", Better::Lower);
+    let in_flight = |histogram: &Histogram<u64>| {
+        let total_ns = histogram.mean() * histogram.len() as f64;
+        Metric::informational(
+            total_ns / measured.as_nanos() as f64,
+            "in flight",
+            Better::Higher,
+        )
+    };
     if let Some(operations) = merge(|key| matches!(key, HistogramKey::Operation { .. })) {
+        metrics.insert("operations_in_flight".to_owned(), in_flight(&operations));
         metrics.insert("operation_mean_ns".to_owned(), latency(operations.mean()));
         metrics.insert(
             "operation_p50_ns".to_owned(),
@@ -264,6 +281,7 @@ pub fn merged_latency_metrics(histograms: &Histograms) -> BTreeMap<String, Metri
         );
     }
     if let Some(requests) = merge(|key| matches!(key, HistogramKey::Request { .. })) {
+        metrics.insert("requests_in_flight".to_owned(), in_flight(&requests));
         metrics.insert("request_mean_ns".to_owned(), latency(requests.mean()));
     }
     metrics
@@ -354,7 +372,7 @@ impl WithTarget for Repeat<'_> {
         let mut result = report.to_result(unix_ms_now())?;
         result
             .metrics
-            .extend(merged_latency_metrics(&report.histograms));
+            .extend(merged_latency_metrics(&report.histograms, report.measured));
         result.config["load_average_1m"] = load_average.into();
         describe_environment(&mut result, Path::new("."));
         Ok(result)
@@ -367,10 +385,26 @@ fn write_index(
     summaries: &BTreeMap<String, serde_json::Value>,
 ) -> anyhow::Result<()> {
     let (duration, warmup) = args.durations();
-    let points: Vec<serde_json::Value> = grid
-        .iter()
-        .map(|point| {
-            let id = point.id();
+    let path = args.out.join(INDEX_FILE_NAME);
+    // Points of earlier sweeps into the same folder (other grids) stay
+    // listed; this grid's entries replace theirs.
+    let mut points: BTreeMap<String, serde_json::Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|index| {
+            index
+                .get("points")
+                .and_then(|points| points.as_array())
+                .cloned()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|point| Some((point.get("id")?.as_str()?.to_owned(), point)))
+        .collect();
+    points.extend(grid.iter().map(|point| {
+        let id = point.id();
+        (
+            id.clone(),
             serde_json::json!({
                 "id": id,
                 "file": format!("{id}.json"),
@@ -381,9 +415,9 @@ fn write_index(
                 "payload_bytes": point.payload_bytes,
                 "cas_retry": format!("{:?}", point.cas_retry).to_lowercase(),
                 "measured": summaries.get(&id),
-            })
-        })
-        .collect();
+            }),
+        )
+    }));
     let index = serde_json::json!({
         "sweep": "lockwell bench sweep",
         "updated_at_unix_ms": unix_ms_now(),
@@ -391,9 +425,8 @@ fn write_index(
         "duration_ms": duration.as_millis() as u64,
         "warmup_ms": warmup.as_millis() as u64,
         "seed": args.seed,
-        "points": points,
+        "points": points.into_values().collect::<Vec<_>>(),
     });
-    let path = args.out.join(INDEX_FILE_NAME);
     let temporary = args.out.join(format!("{INDEX_FILE_NAME}.tmp"));
     std::fs::write(&temporary, serde_json::to_string_pretty(&index)? + "\n")
         .with_context(|| format!("cannot write {}", temporary.display()))?;
@@ -651,8 +684,11 @@ mod tests {
             },
             &[500, 1500],
         );
-        let metrics = merged_latency_metrics(&histograms);
+        let metrics = merged_latency_metrics(&histograms, Duration::from_micros(4));
         let value = |name: &str| metrics[name].value;
+        // 6 us of operations and 2 us of requests over 4 us.
+        assert!((value("operations_in_flight") - 1.5).abs() < 0.01);
+        assert!((value("requests_in_flight") - 0.5).abs() < 0.01);
         assert!((value("operation_mean_ns") - 2000.0).abs() < 5.0);
         assert!((value("operation_p50_ns") - 2000.0).abs() < 5.0);
         assert!((value("operation_p99_ns") - 3000.0).abs() < 5.0);

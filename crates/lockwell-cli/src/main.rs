@@ -19,6 +19,7 @@ mod check;
 mod dash;
 mod live_bench;
 mod object_commands;
+mod plan;
 mod serve;
 
 use std::process::ExitCode;
@@ -60,6 +61,11 @@ enum Command {
     Dash(dash::DashArgs),
     /// Work with result files: `merge` the runs of several generators.
     Results(lockwell_bench::cli::ResultsArgs),
+    /// Capacity planning from a sweep (`lockwell bench sweep`): the largest
+    /// concurrency meeting a latency SLO, goodput, conflicts and p99 there,
+    /// instances for a client count or goodput target, cores for
+    /// checksums; `plan validate` predicts held-out points.
+    Plan(plan::PlanArgs),
     /// Create a bucket (over S3: the native API has no bucket operations).
     #[command(after_help = EXIT_CODES_HELP)]
     Mb(object_commands::MbArgs),
@@ -102,6 +108,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Results(args) => {
             return lockwell_bench::cli::run_results(&args).map(|()| ExitCode::SUCCESS);
         }
+        Command::Plan(args) => return plan::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Check(args) => return Ok(check::run(&args)),
         Command::Mb(args) => ObjectCommand::Mb(args),
         Command::Put(args) => ObjectCommand::Put(args),

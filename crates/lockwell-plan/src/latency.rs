@@ -167,7 +167,7 @@ mod tests {
             crate::model::tests::exact_point(8, 1000, 0.0),
         ];
         // The generator idled a fifth of the time between operations.
-        points[1].measured.operation_mean_s *= 0.8;
+        points[1].measured.operations_in_flight *= 0.8;
         let checks = check_little(&points);
         assert!(
             checks[0].holds && (checks[0].ratio - 1.0).abs() < 1e-9,

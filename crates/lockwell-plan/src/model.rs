@@ -661,6 +661,8 @@ pub(crate) mod tests {
                     prediction.goodput_writes_per_s.value,
                     prediction.goodput_writes_per_s.value,
                 ),
+                operations_in_flight: prediction.operations_per_s * prediction.operation_mean_s,
+                requests_in_flight: prediction.requests_per_s * prediction.request_mean_s,
             },
         }
     }

@@ -96,6 +96,10 @@ pub struct Measured {
     pub operation_p99_s: f64,
     /// Lowest and highest goodput of the repeats: the noise.
     pub goodput_range_writes_per_s: (f64, f64),
+    /// Operations and requests in flight by Little's law (rate times mean
+    /// latency), each the median of the repeats' own products.
+    pub operations_in_flight: f64,
+    pub requests_in_flight: f64,
 }
 
 /// One measured point.
@@ -192,6 +196,8 @@ impl SweepPoint {
                 metric("goodput_writes_per_s_min").unwrap_or(goodput),
                 metric("goodput_writes_per_s_max").unwrap_or(goodput),
             ),
+            operations_in_flight: metric("operations_in_flight")?,
+            requests_in_flight: metric("requests_in_flight")?,
         };
         Ok(Self {
             id: result
@@ -210,14 +216,14 @@ impl SweepPoint {
     /// latency.
     #[must_use]
     pub fn requests_in_flight(&self) -> f64 {
-        self.measured.requests_per_s * self.measured.request_mean_s
+        self.measured.requests_in_flight
     }
 
     /// Operations in flight by Little's law. In a closed loop every racer
     /// always has one operation running, so this should be `racers`.
     #[must_use]
     pub fn operations_in_flight(&self) -> f64 {
-        self.measured.operations_per_s * self.measured.operation_mean_s
+        self.measured.operations_in_flight
     }
 }
 
@@ -266,7 +272,9 @@ pub(crate) mod tests {
         result
     }
 
-    const METRICS: [(&str, f64); 8] = [
+    const METRICS: [(&str, f64); 10] = [
+        ("operations_in_flight", 8.01),
+        ("requests_in_flight", 8.0),
         ("goodput_writes_per_s", 900.0),
         ("operations_per_s", 900.0),
         ("requests_per_s", 2000.0),
@@ -312,7 +320,7 @@ pub(crate) mod tests {
         let mut open = point_result(8, immediate.clone(), &METRICS);
         open.config["load"]["mode"] = serde_json::json!({ "loop": "open", "workers": 8 });
         assert_eq!(SweepPoint::from_result(&open), Err(SweepError::OpenLoop));
-        let incomplete = point_result(8, immediate, &METRICS[..7]);
+        let incomplete = point_result(8, immediate, &METRICS[..9]);
         assert_eq!(
             SweepPoint::from_result(&incomplete),
             Err(SweepError::Missing("operation_p99_ns"))

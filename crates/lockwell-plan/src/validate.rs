@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use lockwell_results::stats::median;
+
 use crate::model::{self, Estimate, FitError, Model, PredictError};
 use crate::sweep::{Sweep, SweepPoint};
 
@@ -90,21 +92,6 @@ pub enum ValidationError {
     Predict(#[from] PredictError),
 }
 
-/// The median of `values` (0 for none).
-#[must_use]
-pub fn median(values: &mut [f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        f64::midpoint(values[middle - 1], values[middle])
-    }
-}
-
 /// Fits the points `hold_out` keeps and predicts the others.
 ///
 /// # Errors
@@ -145,8 +132,8 @@ pub fn validate(sweep: &Sweep, hold_out: &HoldOut) -> Result<Validation, Validat
             })
         })
         .collect::<Result<Vec<_>, PredictError>>()?;
-    let mut goodput_errors: Vec<f64> = rows.iter().map(|row| row.goodput_error.abs()).collect();
-    let mut p99_errors: Vec<f64> = rows.iter().map(|row| row.p99_error.abs()).collect();
+    let goodput_errors: Vec<f64> = rows.iter().map(|row| row.goodput_error.abs()).collect();
+    let p99_errors: Vec<f64> = rows.iter().map(|row| row.p99_error.abs()).collect();
     Ok(Validation {
         hold_out: hold_out.clone(),
         fitted_points: fitted_sweep.points.len(),
@@ -157,8 +144,8 @@ pub fn validate(sweep: &Sweep, hold_out: &HoldOut) -> Result<Validation, Validat
                 (interval.low..=interval.high).contains(&row.measured_goodput_writes_per_s)
             })
             .count(),
-        median_abs_goodput_error: median(&mut goodput_errors),
-        median_abs_p99_error: median(&mut p99_errors),
+        median_abs_goodput_error: median(&goodput_errors).unwrap_or(0.0),
+        median_abs_p99_error: median(&p99_errors).unwrap_or(0.0),
         model,
         rows,
     })
@@ -167,11 +154,42 @@ pub fn validate(sweep: &Sweep, hold_out: &HoldOut) -> Result<Validation, Validat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::tests::exact_sweep;
 
     #[test]
-    fn medians_of_odd_even_and_empty_lists() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert_eq!(median(&mut []), 0.0);
+    fn an_exact_system_is_predicted_on_held_out_racers_and_skews() {
+        let sweep = exact_sweep();
+        for hold_out in [
+            HoldOut::RacersAbove {
+                max_fitted_racers: 16,
+            },
+            HoldOut::Zipf {
+                exponents: vec![0.9],
+            },
+        ] {
+            let validation = validate(&sweep, &hold_out).unwrap();
+            assert!(!validation.rows.is_empty());
+            assert!(validation.fitted_points + validation.rows.len() == sweep.points.len());
+            assert!(
+                validation.median_abs_goodput_error < 0.01,
+                "{hold_out}: {}",
+                validation.median_abs_goodput_error
+            );
+        }
+    }
+
+    #[test]
+    fn a_hold_out_that_keeps_everything_is_refused() {
+        let error = validate(
+            &exact_sweep(),
+            &HoldOut::RacersAbove {
+                max_fitted_racers: 1000,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error, ValidationError::NothingHeldOut(_)),
+            "{error}"
+        );
     }
 }
