@@ -49,10 +49,10 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, summary: &ChecksumSumma
         rows,
         [
             Constraint::Length(10),
-            Constraint::Length(11),
+            Constraint::Length(12),
             Constraint::Length(20),
             Constraint::Length(10),
-            Constraint::Length(5),
+            Constraint::Length(6),
             Constraint::Length(8),
             Constraint::Fill(1),
         ],
@@ -62,8 +62,8 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, summary: &ChecksumSumma
             "algorithm",
             "engine GiB/s",
             "fastest crate",
-            "engine/it",
-            "bar",
+            "vs fastest",
+            "meets",
             "memcpy",
             "engine vs memcpy",
         ])
