@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 mod bench_ab;
 mod bench_instructions;
+mod workbench;
 
 /// Seeds the test command's simulation campaign runs; each one twice, for
 /// the determinism check.
@@ -106,8 +107,11 @@ enum Task {
     /// integration tests, a simulation campaign with the determinism check, and
     /// the loom models. Fails if any part fails.
     Test,
-    /// The main job: runs the workbench's instruments that exist today and says
-    /// what each one found.
+    /// The main job (about three minutes once dependencies are built): builds
+    /// in release, runs a short simulation campaign of every shipped workload,
+    /// the quick checksum summary and contended-write benchmarks, writes them
+    /// to results/runs/<UTC time>/ and opens `lockwell dash` on them (prints
+    /// their list without a terminal).
     Run,
     /// The loom models of lockwell-core's commit path (release, `--cfg loom`).
     Loom {
@@ -273,37 +277,15 @@ fn test() -> Result<()> {
 }
 
 fn run() -> Result<()> {
-    run_steps(vec![
-        ("loom models (commit path)", Box::new(loom)),
-        (
-            "loom models, planted bugs",
-            Box::new(|| loom_planted().map(|_| ())),
-        ),
-        (
-            "simulation campaign",
-            Box::new(|| sim(TEST_SIM_SEEDS * 8, None, true)),
-        ),
-        (
-            "checksum throughput summary",
-            Box::new(|| {
-                cargo(
-                    &[
-                        "run",
-                        "--quiet",
-                        "--release",
-                        "-p",
-                        "lockwell-bench",
-                        "--bin",
-                        "checksum-summary",
-                    ],
-                    &[],
-                )
-            }),
-        ),
-    ])
+    workbench::run()
 }
 
 fn unit_and_integration_tests() -> Result<()> {
+    // tmux, for the dashboard's end-to-end tests.
+    check_status(
+        Command::new("scripts/install-tui-test-deps.sh"),
+        "scripts/install-tui-test-deps.sh",
+    )?;
     if has_nextest() {
         cargo(&["nextest", "run", "--workspace", "--no-fail-fast"], &[])
     } else {
