@@ -452,3 +452,91 @@ pub fn draw(frame: &mut Frame, app: &DashApp) {
         help::render(frame, body, "keys (any key closes)", app.keys());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::results_dir::Entry;
+
+    fn app_of_reports(count: usize) -> DashApp {
+        let entries = (0..count)
+            .map(|index| Entry {
+                path: PathBuf::from(format!("report-{index}.txt")),
+                content: Content::Text(format!("report {index}")),
+            })
+            .collect();
+        DashApp::new(ResultsDir {
+            root: PathBuf::from("results"),
+            entries,
+            unreadable: Vec::new(),
+        })
+    }
+
+    fn press(app: &mut DashApp, code: KeyCode) -> DashAction {
+        app.handle_key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn a_mark_moves_between_sides_and_a_second_press_removes_it() {
+        let mut app = app_of_reports(2);
+        let cases = [
+            (KeyCode::Char('a'), vec![0], vec![]),
+            (KeyCode::Char('b'), vec![], vec![0]),
+            (KeyCode::Char('b'), vec![], vec![]),
+            (KeyCode::Char('a'), vec![0], vec![]),
+            (KeyCode::Char('x'), vec![], vec![]),
+        ];
+        for (code, side_a, side_b) in cases {
+            assert_eq!(press(&mut app, code), DashAction::Continue);
+            assert_eq!(
+                app.side_a.iter().copied().collect::<Vec<_>>(),
+                side_a,
+                "{code:?}"
+            );
+            assert_eq!(
+                app.side_b.iter().copied().collect::<Vec<_>>(),
+                side_b,
+                "{code:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn detail_keys_walk_the_entries_within_bounds_and_go_back() {
+        let mut app = app_of_reports(3);
+        let cases = [
+            (KeyCode::Enter, Screen::Detail, 0),
+            (KeyCode::Char('p'), Screen::Detail, 0),
+            (KeyCode::Char('n'), Screen::Detail, 1),
+            (KeyCode::Char('n'), Screen::Detail, 2),
+            (KeyCode::Char('n'), Screen::Detail, 2),
+            (KeyCode::Esc, Screen::List, 2),
+            (KeyCode::Home, Screen::List, 0),
+            (KeyCode::Up, Screen::List, 0),
+            (KeyCode::End, Screen::List, 2),
+            (KeyCode::Down, Screen::List, 2),
+        ];
+        for (code, screen, selected) in cases {
+            assert_eq!(press(&mut app, code), DashAction::Continue);
+            assert_eq!((app.screen, app.selected), (screen, selected), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn help_closes_on_any_key_and_q_quits_from_any_screen() {
+        let mut app = app_of_reports(1);
+        assert_eq!(press(&mut app, KeyCode::Char('?')), DashAction::Continue);
+        assert!(app.help);
+        assert_eq!(
+            press(&mut app, KeyCode::Char('q')),
+            DashAction::Continue,
+            "closes help only"
+        );
+        assert!(!app.help);
+        assert_eq!(press(&mut app, KeyCode::Char('r')), DashAction::Reload);
+        assert_eq!(press(&mut app, KeyCode::Enter), DashAction::Continue);
+        assert_eq!(press(&mut app, KeyCode::Char('q')), DashAction::Quit);
+    }
+}

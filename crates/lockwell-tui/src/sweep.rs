@@ -252,6 +252,8 @@ mod tests {
                         operation_p50_s: 1.0,
                         operation_p99_s: 1.0,
                         goodput_range_writes_per_s: (1.0, 1.0),
+                        operations_in_flight: f64::from(*racers),
+                        requests_in_flight: f64::from(*racers),
                     },
                 })
                 .collect(),
