@@ -57,8 +57,9 @@ pub enum PlantedBug {
     /// E4: a write is answered once its log record is ordered, before the
     /// log is durable up to it.
     AckBeforeFsync,
-    /// E4: a request that waited for a log sync already running when it
-    /// appended is answered when that sync ends, which did not cover it.
+    /// E4: a log sync marks the log durable up to its end when the fsync
+    /// returns, so records appended during the fsync are answered while
+    /// still unsynced.
     GroupCommitAcksLateJoiners,
     /// E4: recovery takes the last complete record of the log for a torn
     /// one and truncates it.
@@ -185,8 +186,9 @@ impl PlantedBug {
                  up to it"
             }
             Self::GroupCommitAcksLateJoiners => {
-                "a request that appended while a log sync was running waits for that sync and \
-                 is answered when it ends, although the sync did not cover its record"
+                "a log sync marks the log durable up to the log's end when its fsync returns, \
+                 not up to the end it took before: records appended during the fsync are \
+                 answered and stay unsynced"
             }
             Self::RecoveryDropsLastRecord => {
                 "recovery takes the log's last complete record for a torn one and truncates it"
@@ -250,8 +252,8 @@ impl PlantedBug {
                  `fsync = off`); acknowledged writes vanish in a power loss"
             }
             Self::GroupCommitAcksLateJoiners => {
-                "the classic group-commit bug: a sync's completion wakes every waiter, including \
-                 those whose records arrived after the sync took its snapshot"
+                "the classic group-commit bug: publishing the current log end as durable after \
+                 an fsync that covered only the records before its snapshot"
             }
             Self::RecoveryDropsLastRecord => {
                 "an off-by-one in a write-ahead log's tail scan (end-of-file treated as a short \

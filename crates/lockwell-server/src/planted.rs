@@ -221,8 +221,9 @@ pub(crate) fn ack_before_fsync() -> bool {
     is_enabled(PlantedBug::AckBeforeFsync)
 }
 
-/// [`PlantedBug::GroupCommitAcksLateJoiners`]: whether a waiter that found
-/// a sync running takes that sync's end for its own durability.
+/// [`PlantedBug::GroupCommitAcksLateJoiners`]: whether a sync marks the
+/// log durable up to its end when the fsync returns, instead of up to the
+/// end it took before the fsync.
 pub(crate) fn group_commit_acks_late_joiners() -> bool {
     is_enabled(PlantedBug::GroupCommitAcksLateJoiners)
 }

@@ -103,9 +103,11 @@ const CAMPAIGNS: [Campaign; PlantedBug::ALL.len()] = [
     },
     Campaign {
         bug: PlantedBug::GroupCommitAcksLateJoiners,
-        workload: "cas-counter",
+        workload: "mixed-with-deletes",
         faults: Some("crashes"),
-        expected_detection: "C2/E4: a crash loses increments acknowledged by another's sync",
+        expected_detection: "E4: a crash loses writes acknowledged while unsynced. It takes \
+                             writes to several keys: on cas-counter's one key no write commits \
+                             during an fsync, since the reads it depends on wait for that fsync",
     },
     Campaign {
         bug: PlantedBug::RecoveryDropsLastRecord,

@@ -238,6 +238,7 @@ impl DiskState {
             if offset == self.log.len() && crate::planted::recovery_drops_last_record() {
                 records.pop();
                 offset -= len_bytes;
+                break;
             }
         }
         Ok((records, offset, referenced))
@@ -501,10 +502,6 @@ impl Storage for SimDisk {
                 };
                 let Some((role, batch_end, delay)) = step else {
                     sync_ended.await;
-                    #[cfg(feature = "planted-bugs")]
-                    if crate::planted::group_commit_acks_late_joiners() {
-                        return Ok(());
-                    }
                     continue;
                 };
                 if !delay.is_zero() {
@@ -521,6 +518,10 @@ impl Storage for SimDisk {
                     state.log.extend_from_slice(&frame);
                 }
                 boot.durable = batch_end;
+                #[cfg(feature = "planted-bugs")]
+                if crate::planted::group_commit_acks_late_joiners() {
+                    boot.durable = boot.last_appended;
+                }
                 state.stats.log_syncs += 1;
                 state.stats.synced_records += batch_len as u64;
                 // Dropping `role` wakes the waiters this batch covered.
