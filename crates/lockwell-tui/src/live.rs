@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use lockwell_results::Percentiles;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -137,6 +138,9 @@ struct Measured {
     intervals: Vec<IntervalCounts>,
     /// Totals since the warm-up, in display order.
     totals: Vec<(HistogramLabel, Histogram<u64>)>,
+    /// The totals' percentiles, computed once per interval (a frame that
+    /// computed them would cost ten times more).
+    percentiles: Vec<(HistogramLabel, Percentiles)>,
     /// Since the view started.
     now: Duration,
     /// When measuring started (estimated from the warm-up or the first
@@ -176,6 +180,7 @@ impl LiveView {
                 phase: Phase::Starting,
                 intervals: Vec::new(),
                 totals: Vec::new(),
+                percentiles: Vec::new(),
                 now: Duration::ZERO,
                 measure_start: None,
                 log: Vec::new(),
@@ -261,6 +266,7 @@ impl LiveView {
                 for (label, histogram) in histograms {
                     add_total(&mut self.measured.totals, label, &histogram);
                 }
+                self.measured.percentiles = bench::percentile_rows(&self.measured.totals);
             }
             LiveEvent::Finished { result_path } => {
                 self.log(format!("finished; result {result_path}"));
@@ -524,7 +530,7 @@ fn render_pane(
             let [table, distribution] =
                 Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
                     .areas(area);
-            bench::render_percentiles(frame, table, &shown.totals, 0);
+            bench::render_percentiles(frame, table, &shown.percentiles, 0);
             let selected = view
                 .distribution
                 .unwrap_or_else(|| bench::default_distribution(&shown.totals));

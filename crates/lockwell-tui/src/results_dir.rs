@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use lockwell_results::{RunResult, read_result};
+use lockwell_results::{Percentiles, RunResult, read_result};
 use serde::Deserialize;
 
 use hdrhistogram::Histogram;
@@ -68,6 +68,8 @@ pub struct StoredRun {
     pub result: RunResult,
     /// In display order (see [`sort_for_display`]).
     pub histograms: Vec<(HistogramLabel, Histogram<u64>)>,
+    /// The histograms' percentiles, in the same order.
+    pub percentiles: Vec<(HistogramLabel, Percentiles)>,
     pub intervals: Vec<IntervalCounts>,
 }
 
@@ -102,6 +104,7 @@ impl StoredRun {
             .collect::<Result<Vec<_>, _>>()?;
         sort_for_display(&mut histograms);
         Ok(Self {
+            percentiles: crate::views::bench::percentile_rows(&histograms),
             result,
             histograms,
             intervals,

@@ -40,18 +40,25 @@ pub fn default_distribution(histograms: &LabelledHistograms) -> usize {
         .map_or(0, |(index, _)| index)
 }
 
-/// The percentile table over `histograms`, from row `scroll` on.
+/// Each histogram's percentiles, in the same order. Each one walks the
+/// whole histogram several times: callers compute them when the data
+/// changes, not per frame.
+#[must_use]
+pub fn percentile_rows(histograms: &LabelledHistograms) -> Vec<(HistogramLabel, Percentiles)> {
+    histograms
+        .iter()
+        .map(|(label, histogram)| (label.clone(), Percentiles::of(histogram)))
+        .collect()
+}
+
+/// The percentile table, from row `scroll` on.
 pub fn render_percentiles(
     frame: &mut Frame,
     area: Rect,
-    histograms: &LabelledHistograms,
+    rows: &[(HistogramLabel, Percentiles)],
     scroll: usize,
 ) {
-    let rows: Vec<(HistogramLabel, Percentiles)> = histograms
-        .iter()
-        .skip(scroll)
-        .map(|(label, histogram)| (label.clone(), Percentiles::of(histogram)))
-        .collect();
+    let rows = rows.get(scroll..).unwrap_or_default();
     let title = if scroll > 0 {
         format!(" latency per op and outcome (from row {}) ", scroll + 1)
     } else {

@@ -144,7 +144,7 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, run: &StoredRun, state:
     let [top, bottom] = Layout::vertical([Constraint::Fill(1); 2]).areas(body);
     let [percentiles, outcomes] =
         Layout::horizontal([Constraint::Percentage(68), Constraint::Percentage(32)]).areas(top);
-    bench::render_percentiles(frame, percentiles, &run.histograms, state.scroll);
+    bench::render_percentiles(frame, percentiles, &run.percentiles, state.scroll);
     bench::render_outcome_mix(frame, outcomes, &run.histograms);
     let [rates, distribution] =
         Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(bottom);
