@@ -70,7 +70,7 @@ pub fn render_percentiles(
     }
     let block = framed(title);
     let width = block.inner(area).width;
-    frame.render_widget(percentile_table(&rows, width).block(block), area);
+    frame.render_widget(percentile_table(rows, width).block(block), area);
 }
 
 /// The latency distribution of `histograms[selected]`.
