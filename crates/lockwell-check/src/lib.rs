@@ -5,5 +5,14 @@
 //!
 //! - [`history`]: the history format (JSON lines, a trace hash) and the
 //!   recorder clients report to.
+//! - [`generate`]: deterministic histories of a correct store, and
+//!   mutations of them, for tests and benches.
+//! - [`linearizability`]: whether a history is linearizable against the
+//!   SPEC's object model ([`check`]), and if not, the rule broken, the
+//!   smallest failing window and its timeline.
 
+pub mod generate;
 pub mod history;
+pub mod linearizability;
+
+pub use linearizability::{Limits, Report, Stats, Unknown, Verdict, Violation, check, check_with};

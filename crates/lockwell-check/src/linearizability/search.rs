@@ -1,0 +1,525 @@
+//! The search for a linearization of one partition's operations: Wing and
+//! Gong's depth-first search with Lowe's just-in-time linearization and
+//! memoisation of visited configurations, as Porcupine does.
+//!
+//! The search walks the required operations in the order of their
+//! deadlines (their completion, or the first answer of an idempotency
+//! key). At each one, the target, it either linearizes the target now, or
+//! first linearizes another operation that may come before it: one whose
+//! invocation is not after the target's deadline. Operations are thus
+//! linearized as late as possible, and an optional one (indeterminate) only
+//! when something needs it. A configuration is the target's position, the
+//! registers, and which operations that could still matter are used; one
+//! seen before is not explored again.
+//!
+//! Two cheap prunings, both exact:
+//! - optional operations with the same action (the same key, condition
+//!   and version, e.g. two indeterminate puts of values nobody read) are
+//!   interchangeable once both are invoked, so only the first unused one of
+//!   each kind is tried;
+//! - an optional operation that would not change the registers is never
+//!   tried: doing nothing is the same as never taking effect.
+//!
+//! The optional operations with no deadline stay available to the end;
+//! which of them are used goes into the configuration as a 128-bit
+//! Zobrist hash (two independent 64-bit ones), so a configuration stays
+//! small however long the partition. Two different sets share a hash with
+//! a probability near 2^-128 per pair.
+//!
+//! The search explores at most a given number of configurations and then
+//! gives up: [`SearchOutcome::Unknown`], never a hang.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::model::{self, ABSENT, Action, Change, Cond, Expect, Op, Rejection, Version};
+
+/// FxHash (rustc's): fast and good enough for configurations, which are
+/// not chosen by an adversary.
+#[derive(Default)]
+pub(crate) struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        for &byte in chunks.remainder() {
+            self.add(u64::from(byte));
+        }
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.add(u64::from(word));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.add(word);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.add(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// SplitMix64: the Zobrist keys, from the operation's index.
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// How a partition's search ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SearchOutcome {
+    Linearizable {
+        states: u64,
+    },
+    /// No linearization: `failure` is where the search got furthest.
+    Violated {
+        failure: Failure,
+        states: u64,
+    },
+    /// The bound was reached first.
+    Unknown {
+        states: u64,
+    },
+}
+
+/// The required operation the search got furthest without placing, and
+/// the registers it was tried against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) target: usize,
+    pub(crate) state: Vec<u32>,
+}
+
+/// The operations in the orders the search walks them.
+struct Prepared<'o> {
+    ops: &'o [Op],
+    /// Required operations by (deadline, index).
+    returns: Vec<usize>,
+    /// Operations with a deadline by (invocation, index).
+    timed: Vec<usize>,
+    timed_invokes_ns: Vec<u64>,
+    /// Optional operations without a deadline by (invocation, index).
+    floating: Vec<usize>,
+    floating_invokes_ns: Vec<u64>,
+    /// Per operation: its kind among the floating ones.
+    class: Vec<u32>,
+    zobrist: Vec<(u64, u64)>,
+    /// Whether optional operations with a deadline exist: then the latest
+    /// invocation placed so far decides which of them may still come.
+    bounded_optionals: bool,
+    has_copies: bool,
+}
+
+impl<'o> Prepared<'o> {
+    fn new(ops: &'o [Op]) -> Self {
+        let mut returns: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].required()).collect();
+        returns.sort_by_key(|&i| (ops[i].deadline_ns, i));
+        let mut timed: Vec<usize> = (0..ops.len())
+            .filter(|&i| ops[i].deadline_ns.is_some())
+            .collect();
+        timed.sort_by_key(|&i| (ops[i].invoke_ns, i));
+        let mut floating: Vec<usize> = (0..ops.len())
+            .filter(|&i| ops[i].deadline_ns.is_none())
+            .collect();
+        floating.sort_by_key(|&i| (ops[i].invoke_ns, i));
+        let mut classes: HashMap<Action, u32, FxBuild> = HashMap::default();
+        let mut class = vec![u32::MAX; ops.len()];
+        for &i in &floating {
+            let next = u32::try_from(classes.len()).expect("fewer than 2^32 kinds");
+            class[i] = *classes.entry(ops[i].action).or_insert(next);
+        }
+        let zobrist = (0..ops.len() as u64)
+            .map(|i| (splitmix64(2 * i), splitmix64(2 * i + 1)))
+            .collect();
+        Self {
+            ops,
+            timed_invokes_ns: timed.iter().map(|&i| ops[i].invoke_ns).collect(),
+            floating_invokes_ns: floating.iter().map(|&i| ops[i].invoke_ns).collect(),
+            bounded_optionals: ops
+                .iter()
+                .any(|op| !op.required() && op.deadline_ns.is_some()),
+            has_copies: ops
+                .iter()
+                .any(|op| matches!(op.action, Action::Copy { .. })),
+            returns,
+            timed,
+            floating,
+            class,
+            zobrist,
+        }
+    }
+
+    fn deadline_ns(&self, op: usize) -> u64 {
+        self.ops[op].deadline_ns.unwrap_or(u64::MAX)
+    }
+}
+
+/// One step of the walk: the target at `returns[r]`, and how it was
+/// reached.
+struct Frame {
+    r: usize,
+    /// First operation in `timed` that is neither used nor expired.
+    timed_low: usize,
+    /// First operation in `floating` that is not used.
+    floating_low: usize,
+    max_invoke_ns: u64,
+    /// The operation linearized to get here, and the register it changed
+    /// with its previous state.
+    undo: Option<(usize, Change)>,
+    tried_target: bool,
+    /// Whether an optional operation was placed before a target that
+    /// overwrites (see [`needed`]): then the target waits for a required
+    /// operation.
+    obligated: bool,
+    /// What the candidates were chosen for, once they are.
+    needed: Needed,
+    candidates: Option<Vec<usize>>,
+    cursor: usize,
+}
+
+/// The mutable part of the walk.
+struct Walk {
+    state: Vec<u32>,
+    used: Vec<bool>,
+    /// Zobrist hash of the used floating operations.
+    used_floating: (u64, u64),
+}
+
+/// Searches for a linearization of `ops` (keys `0..key_count`, all absent
+/// at first), exploring at most `max_states` configurations.
+pub(crate) fn search(
+    ops: &[Op],
+    key_count: usize,
+    versions: &[Version],
+    max_states: u64,
+) -> SearchOutcome {
+    let prepared = Prepared::new(ops);
+    if prepared.returns.is_empty() {
+        return SearchOutcome::Linearizable { states: 0 };
+    }
+    let mut walk = Walk {
+        state: vec![ABSENT; key_count],
+        used: vec![false; ops.len()],
+        used_floating: (0, 0),
+    };
+    let mut memo: HashSet<Box<[u32]>, FxBuild> = HashSet::default();
+    let mut states = 0u64;
+    let mut deepest = Failure {
+        target: prepared.returns[0],
+        state: walk.state.clone(),
+    };
+    let mut deepest_r = 0;
+    let mut stack = vec![Frame {
+        r: 0,
+        timed_low: 0,
+        floating_low: 0,
+        max_invoke_ns: 0,
+        undo: None,
+        tried_target: false,
+        obligated: false,
+        needed: Needed::Anything,
+        candidates: None,
+        cursor: 0,
+    }];
+    while let Some(frame) = stack.last_mut() {
+        let target = prepared.returns[frame.r];
+        // The target first (unless obligated), then the candidates.
+        let next = if !frame.tried_target && !frame.obligated {
+            frame.tried_target = true;
+            Some(target)
+        } else {
+            if frame.candidates.is_none() {
+                frame.needed = if frame.obligated {
+                    Needed::Anything
+                } else {
+                    needed(&ops[target], &walk.state, versions, prepared.has_copies)
+                };
+                frame.candidates = Some(candidates(&prepared, frame, target, &walk, frame.needed));
+            }
+            let next = frame
+                .candidates
+                .as_ref()
+                .and_then(|candidates| candidates.get(frame.cursor).copied());
+            frame.cursor += 1;
+            next
+        };
+        let Some(op) = next else {
+            if let Some((undone, change)) = frame.undo {
+                undo(&prepared, &mut walk, undone, change);
+            }
+            stack.pop();
+            continue;
+        };
+        let Some(change) = model::step(&ops[op], &walk.state, versions) else {
+            continue;
+        };
+        if !ops[op].required()
+            && let Some((key, new)) = change
+            && walk.state[key as usize] == new
+        {
+            continue;
+        }
+        let previous = change.map(|(key, new)| {
+            let previous = walk.state[key as usize];
+            walk.state[key as usize] = new;
+            (key, previous)
+        });
+        walk.used[op] = true;
+        if ops[op].deadline_ns.is_none() {
+            toggle_floating(&prepared, &mut walk, op);
+        }
+        let obligated = !ops[op].required()
+            && (frame.obligated || frame.needed == Needed::RequiredBeforeOverwrite);
+        let max_invoke_ns = frame.max_invoke_ns.max(ops[op].invoke_ns);
+        let mut r = frame.r;
+        while r < prepared.returns.len() && walk.used[prepared.returns[r]] {
+            r += 1;
+        }
+        if r == prepared.returns.len() {
+            return SearchOutcome::Linearizable { states };
+        }
+        let mut timed_low = frame.timed_low;
+        while timed_low < prepared.timed.len() && {
+            let timed = prepared.timed[timed_low];
+            walk.used[timed]
+                || (!ops[timed].required() && prepared.deadline_ns(timed) < max_invoke_ns)
+        } {
+            timed_low += 1;
+        }
+        let mut floating_low = frame.floating_low;
+        while floating_low < prepared.floating.len() && walk.used[prepared.floating[floating_low]] {
+            floating_low += 1;
+        }
+        let configuration = configuration(&prepared, &walk, r, timed_low, max_invoke_ns, obligated);
+        if !memo.insert(configuration) {
+            undo(&prepared, &mut walk, op, previous);
+            continue;
+        }
+        states += 1;
+        if states > max_states {
+            return SearchOutcome::Unknown { states };
+        }
+        if r > deepest_r {
+            deepest_r = r;
+            deepest = Failure {
+                target: prepared.returns[r],
+                state: walk.state.clone(),
+            };
+        }
+        stack.push(Frame {
+            r,
+            timed_low,
+            floating_low,
+            max_invoke_ns,
+            undo: Some((op, previous)),
+            tried_target: false,
+            obligated,
+            needed: Needed::Anything,
+            candidates: None,
+            cursor: 0,
+        });
+    }
+    SearchOutcome::Violated {
+        failure: deepest,
+        states,
+    }
+}
+
+fn toggle_floating(prepared: &Prepared<'_>, walk: &mut Walk, op: usize) {
+    let (high, low) = prepared.zobrist[op];
+    walk.used_floating.0 ^= high;
+    walk.used_floating.1 ^= low;
+}
+
+fn undo(prepared: &Prepared<'_>, walk: &mut Walk, op: usize, change: Change) {
+    if let Some((key, previous)) = change {
+        walk.state[key as usize] = previous;
+    }
+    walk.used[op] = false;
+    if prepared.ops[op].deadline_ns.is_none() {
+        toggle_floating(prepared, walk, op);
+    }
+}
+
+/// What decides the rest of the search: the target's position, the
+/// registers, which operations with a deadline that could still come are
+/// used, the latest invocation placed (when it matters), and which
+/// floating ones are used.
+fn configuration(
+    prepared: &Prepared<'_>,
+    walk: &Walk,
+    r: usize,
+    timed_low: usize,
+    max_invoke_ns: u64,
+    obligated: bool,
+) -> Box<[u32]> {
+    let deadline_ns = prepared.deadline_ns(prepared.returns[r]);
+    let timed_high = prepared
+        .timed_invokes_ns
+        .partition_point(|&invoke_ns| invoke_ns <= deadline_ns);
+    let mut words = Vec::with_capacity(walk.state.len() + 12);
+    words.push(u32::try_from(r).expect("fewer than 2^32 operations"));
+    words.push(u32::try_from(timed_low).expect("fewer than 2^32 operations"));
+    words.push(u32::from(obligated));
+    if prepared.bounded_optionals {
+        words.push((max_invoke_ns >> 32) as u32);
+        words.push(max_invoke_ns as u32);
+    }
+    for (high, low) in [walk.used_floating.0, walk.used_floating.1].map(|hash| (hash >> 32, hash)) {
+        words.push(high as u32);
+        words.push(low as u32);
+    }
+    words.extend_from_slice(&walk.state);
+    for index in timed_low..timed_high.max(timed_low) {
+        if walk.used[prepared.timed[index]] {
+            words.push(u32::try_from(index).expect("fewer than 2^32 operations"));
+        }
+    }
+    words.into_boxed_slice()
+}
+
+/// Which operations may usefully be linearized before the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needed {
+    /// The target cannot happen now (or is a copy, whose result depends
+    /// on its source; or the partition has copies, which can see a key's
+    /// intermediate versions): anything that may come before it.
+    Anything,
+    /// The target can happen now and changes nothing (a read, a refusal):
+    /// only optional operations that must come before it or never.
+    OnlyExpiring,
+    /// The target can happen now and overwrites its key, in a partition
+    /// without copies: anything, but after an optional operation a
+    /// required one must come before the target.
+    RequiredBeforeOverwrite,
+}
+
+/// Just-in-time linearization (Lowe): when the target can happen in the
+/// current state, placing first an operation that could as well come
+/// after it gains nothing.
+///
+/// A read or refusal leaves the state as it is, so whatever would go
+/// before it sees the same state after it; only an optional operation
+/// whose deadline is before the target's invocation cannot move after it.
+///
+/// A write or delete of the only key of a partition without copies erases
+/// what the operations before it did to the key, so optional operations
+/// just before it are useless; they matter only when a required operation
+/// between them and the target needs their effect. The frame after an
+/// optional operation placed there is therefore "obligated": the target
+/// is not tried until a required operation has been placed.
+fn needed(target: &Op, state: &[u32], versions: &[Version], has_copies: bool) -> Needed {
+    if model::step(target, state, versions).is_none() {
+        return Needed::Anything;
+    }
+    match (target.action, target.expect) {
+        (Action::Copy { .. }, _) => Needed::Anything,
+        (Action::Write { .. } | Action::Delete { .. }, Expect::Effect) if has_copies => {
+            Needed::Anything
+        }
+        (Action::Write { .. } | Action::Delete { .. }, Expect::Effect) => {
+            Needed::RequiredBeforeOverwrite
+        }
+        _ => Needed::OnlyExpiring,
+    }
+}
+
+/// The operations that may be linearized before `target`, most promising
+/// first: those that produce what the target needs, then those writing a
+/// key it depends on; required before optional; earliest first.
+fn candidates(
+    prepared: &Prepared<'_>,
+    frame: &Frame,
+    target: usize,
+    walk: &Walk,
+    needed: Needed,
+) -> Vec<usize> {
+    let ops = prepared.ops;
+    let target_invoke_ns = ops[target].invoke_ns;
+    let wanted = |op: usize| match needed {
+        Needed::Anything | Needed::RequiredBeforeOverwrite => true,
+        Needed::OnlyExpiring => !ops[op].required() && prepared.deadline_ns(op) < target_invoke_ns,
+    };
+    let deadline_ns = prepared.deadline_ns(target);
+    let timed_high = prepared
+        .timed_invokes_ns
+        .partition_point(|&invoke_ns| invoke_ns <= deadline_ns);
+    let floating_high = prepared
+        .floating_invokes_ns
+        .partition_point(|&invoke_ns| invoke_ns <= deadline_ns);
+    let mut found = Vec::new();
+    for &op in &prepared.timed[frame.timed_low..timed_high.max(frame.timed_low)] {
+        let expired = !ops[op].required() && prepared.deadline_ns(op) < frame.max_invoke_ns;
+        if op != target && !walk.used[op] && !expired && wanted(op) {
+            found.push(op);
+        }
+    }
+    let mut seen_classes: HashSet<u32, FxBuild> = HashSet::default();
+    for &op in &prepared.floating[frame.floating_low..floating_high.max(frame.floating_low)] {
+        if !walk.used[op] && wanted(op) && seen_classes.insert(prepared.class[op]) {
+            found.push(op);
+        }
+    }
+    found.sort_by_key(|&op| {
+        (
+            promise(&ops[target], &ops[op]),
+            !ops[op].required(),
+            ops[op].invoke_ns,
+            op,
+        )
+    });
+    found
+}
+
+/// 0: `candidate` installs what `target` needs; 1: it writes a key the
+/// target depends on; 2: neither.
+fn promise(target: &Op, candidate: &Op) -> u8 {
+    let written = match candidate.action {
+        Action::Write { key, .. } | Action::Delete { key, .. } => Some(key),
+        Action::Copy { destination, .. } => Some(destination),
+        Action::Read { .. } => None,
+    };
+    let Some(written) = written else {
+        return 2;
+    };
+    let (key, other) = target.action.keys();
+    if written != key && Some(written) != other {
+        return 2;
+    }
+    let needs_absent = match target.action {
+        Action::Read { seen, .. } => seen == ABSENT,
+        Action::Write { cond, .. } | Action::Delete { cond, .. } => {
+            cond == Cond::Absent && target.expect == Expect::Effect
+                || matches!(cond, Cond::Matches(_))
+                    && target.expect == Expect::Rejected(Rejection::NotFound)
+        }
+        Action::Copy { .. } => false,
+    };
+    let exact = match (target.action, candidate.action) {
+        (Action::Read { seen, .. }, Action::Write { version, .. }) => seen == version,
+        (_, Action::Delete { .. }) => needs_absent,
+        (_, Action::Copy { .. }) => true,
+        _ => false,
+    };
+    if exact { 0 } else { 1 }
+}
