@@ -239,12 +239,14 @@ pub(crate) fn catalog(
     for campaign in selected {
         let entry = run_campaign(campaign, args, workloads_dir, jobs)?;
         eprintln!(
-            "{}: {} after {} seeds ({:.1}s)",
+            "{}: {}, {} seeds run ({:.1}s)",
             entry.bug,
-            if entry.detected {
-                format!("detected ({})", entry.rules_reported.join(", "))
-            } else {
-                "not detected".to_owned()
+            match entry.failing_seed {
+                Some(seed) => format!(
+                    "detected at seed {seed} ({})",
+                    entry.rules_reported.join(", ")
+                ),
+                None => "not detected".to_owned(),
             },
             entry.seeds_run,
             entry.wall_time_ms as f64 / 1000.0
