@@ -15,9 +15,13 @@
 //!    or until `--duration` has passed;
 //! 3. **final reads**: a process of its own (the checker's) reads every
 //!    key over S3 once every client has finished;
-//! 4. **checks**: the history goes to a file and through the simulator's
-//!    checks ([`lockwell_sim::checks`]); the verdict names each rule
-//!    broken and the requests that show it.
+//! 4. **checks**: the history goes to a file and through both of the
+//!    simulator's checkers: the post-run checks ([`lockwell_sim::checks`]:
+//!    the final state against what clients were told, and each workload's
+//!    own invariants) and linearizability against the SPEC's object model
+//!    ([`lockwell_check`]). The verdict names each rule broken, with the
+//!    smallest failing window drawn as a timeline, or the requests that
+//!    show it.
 //!
 //! Jepsen-style, not deterministic: the seed fixes each client's ops, but
 //! the interleaving is the network's and the endpoint's, so a run that
@@ -59,6 +63,9 @@ use crate::object_commands::{ACCESS_KEY_ENV, SECRET_KEY_ENV, credential};
 const EXIT_PASS: u8 = 0;
 /// Exit status: the checks found violations.
 const EXIT_VIOLATIONS: u8 = 1;
+/// Exit status: no violation, but part of the history was past the
+/// linearizability checker's bound.
+const EXIT_UNCHECKED: u8 = 4;
 /// Exit status: the run could not be made (no credentials, an unknown
 /// workload, an unreachable endpoint, refused credentials, no bucket).
 const EXIT_CANNOT_CHECK: u8 = 3;
@@ -70,7 +77,9 @@ Exit codes:
   1  the checks found violations (printed, with the history file)
   2  bad arguments
   3  the run could not be made: no credentials, unknown workload,
-     endpoint unreachable, credentials refused, bucket not created";
+     endpoint unreachable, credentials refused, bucket not created
+  4  no violation found, but part of the history was past the
+     linearizability checker's bound (the verdict names it)";
 
 /// Each request's one attempt gives up after this long: a hung endpoint
 /// shows as indeterminate requests within seconds, not the client's
@@ -84,8 +93,18 @@ const CONNECT_TIMEOUT_MS: u64 = 5_000;
 const LIVENESS_BOUND_MS: u64 = 60_000;
 /// Without a terminal, a progress line every this many seconds.
 const PROGRESS_EVERY_S: u64 = 5;
-/// Entries printed under each violation, at most (the last ones).
+/// Entries printed under each post-run finding, at most (the last ones).
 const MAX_ENTRIES_SHOWN: usize = 10;
+/// Findings printed of each rule and checker, at most (the first ones);
+/// `--summary-out` has them all.
+const MAX_FINDINGS_SHOWN_PER_RULE: usize = 3;
+/// A timeline longer than this many rows is printed around its rows
+/// that could not be placed (marked `*`): the window shrinking stops at a
+/// bound, and a window of thousands of rows hides the few that matter.
+const MAX_TIMELINE_ROWS_SHOWN: usize = 30;
+/// Rows printed before and after each row marked `*` of a long timeline.
+const TIMELINE_ROWS_BEFORE_MARK: usize = 12;
+const TIMELINE_ROWS_AFTER_MARK: usize = 3;
 /// The prefix of a bucket made for one run.
 const RUN_BUCKET_PREFIX: &str = "lockwell-check-";
 /// The format of `--summary-out` files.
@@ -144,6 +163,13 @@ pub(crate) struct CheckArgs {
     /// Clients racing, instead of the workload's.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(lockwell_workload::spec::MAX_CLIENTS)))]
     clients: Option<u32>,
+    /// Parts per multipart upload, instead of the workload's. S3 stores
+    /// refuse a part other than the last under 5 MiB (EntityTooSmall, a
+    /// definite failure the checks accept), so the workloads' small parts
+    /// never complete there; 1 makes every upload one part, the last,
+    /// which they accept.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(lockwell_workload::spec::MAX_MULTIPART_PARTS)))]
+    multipart_parts: Option<u32>,
     /// The API the clients speak; native and mixed need `lockwell serve`.
     #[arg(long, value_enum, default_value_t = CheckApi::S3)]
     api: CheckApi,
@@ -185,11 +211,7 @@ pub(crate) fn run(args: &CheckArgs) -> ExitCode {
     match verdict {
         Ok(verdict) => {
             print!("{}", verdict.text);
-            ExitCode::from(if verdict.violations == 0 {
-                EXIT_PASS
-            } else {
-                EXIT_VIOLATIONS
-            })
+            ExitCode::from(verdict.exit_status)
         }
         Err(error) => {
             eprintln!("lockwell check: {error:#}");
@@ -201,7 +223,7 @@ pub(crate) fn run(args: &CheckArgs) -> ExitCode {
 /// What `run` prints and how it exits.
 struct Verdict {
     text: String,
-    violations: usize,
+    exit_status: u8,
 }
 
 /// Nanoseconds since the run started, on tokio's monotonic clock.
@@ -366,6 +388,9 @@ fn live_spec(args: &CheckArgs) -> anyhow::Result<WorkloadSpec> {
     if let Some(clients) = args.clients {
         spec.clients = clients;
     }
+    if let Some(parts) = args.multipart_parts {
+        spec.multipart_parts = parts;
+    }
     spec.api = args.api.workload_api();
     if args.duration.is_some() {
         // The deadline ends the run; the stream must not end first.
@@ -420,18 +445,33 @@ async fn check(args: &CheckArgs) -> anyhow::Result<Verdict> {
         .and_then(|()| writer.flush())
         .with_context(|| format!("writing {}", history_path.display()))?;
 
-    let mut violations = checks::check(&outcome.history, &spec, outcome.checker_process);
+    let checking = Instant::now();
+    let mut findings: Vec<Finding> =
+        checks::check(&outcome.history, &spec, outcome.checker_process)
+            .into_iter()
+            .map(Finding::post_run)
+            .collect();
     if !outcome.unfinished_clients.is_empty() {
-        violations.push(Violation {
+        findings.push(Finding {
             rule: "liveness",
+            checker: Checker::PostRun,
+            keys: Vec::new(),
             message: format!(
                 "clients {:?} were still running {LIVENESS_BOUND_MS} ms after the run's \
                  duration and were cut off",
                 outcome.unfinished_clients
             ),
             entries: Vec::new(),
+            timeline: None,
         });
     }
+    let linearizability = lockwell_check::check(&outcome.history);
+    findings.extend(
+        linearizability
+            .violations
+            .iter()
+            .map(Finding::linearizability),
+    );
     let report = Report {
         endpoint: &target.endpoint,
         workload: &spec.name,
@@ -441,7 +481,9 @@ async fn check(args: &CheckArgs) -> anyhow::Result<Verdict> {
         bucket: &bucket,
         history_path: &history_path,
         outcome: &outcome,
-        violations: &violations,
+        findings: &findings,
+        linearizability: &linearizability,
+        check_elapsed: checking.elapsed(),
     };
     if let Some(path) = &args.summary_out {
         let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
@@ -450,7 +492,7 @@ async fn check(args: &CheckArgs) -> anyhow::Result<Verdict> {
     }
     Ok(Verdict {
         text: report.text(),
-        violations: violations.len(),
+        exit_status: report.exit_status(),
     })
 }
 
@@ -637,6 +679,112 @@ fn outcome_mix(history: &History, checker_process: u32) -> BTreeMap<String, u64>
     mix
 }
 
+/// The lines of a linearizability timeline to print: all of a short one;
+/// of a long one its first line (the time span and legend) and the rows
+/// around each row marked `*` (could not be placed), with a line saying
+/// how many rows were left out between.
+fn shown_timeline(timeline: &str) -> Vec<String> {
+    let mut lines = timeline.lines();
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let rows: Vec<&str> = lines.collect();
+    if rows.len() <= MAX_TIMELINE_ROWS_SHOWN {
+        return std::iter::once(header)
+            .chain(rows)
+            .map(str::to_owned)
+            .collect();
+    }
+    let mut kept = vec![false; rows.len()];
+    for (index, _) in rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.starts_with('*'))
+    {
+        let first = index.saturating_sub(TIMELINE_ROWS_BEFORE_MARK);
+        let last = (index + TIMELINE_ROWS_AFTER_MARK).min(rows.len() - 1);
+        kept[first..=last].fill(true);
+    }
+    let mut shown = vec![header.to_owned()];
+    let mut left_out = 0;
+    for (row, kept) in rows.iter().zip(kept) {
+        if kept {
+            if left_out > 0 {
+                shown.push(format!("... {left_out} rows left out"));
+                left_out = 0;
+            }
+            shown.push((*row).to_owned());
+        } else {
+            left_out += 1;
+        }
+    }
+    if left_out > 0 {
+        shown.push(format!("... {left_out} rows left out"));
+    }
+    shown
+}
+
+/// Which checker found a rule broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Checker {
+    /// [`lockwell_sim::checks`]: the final state against what clients were
+    /// told, and each workload's own invariants (one winner per created
+    /// key, no count acknowledged twice).
+    PostRun,
+    /// [`lockwell_check`]: linearizability against the SPEC's object
+    /// model.
+    Linearizability,
+}
+
+impl Checker {
+    const fn name(self) -> &'static str {
+        match self {
+            Self::PostRun => "post-run",
+            Self::Linearizability => "linearizability",
+        }
+    }
+}
+
+/// A rule the run broke, as one checker found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Finding {
+    /// The SPEC rule id, or `liveness`.
+    rule: &'static str,
+    checker: Checker,
+    /// The keys involved, sorted; empty when the finding is the run's.
+    keys: Vec<String>,
+    message: String,
+    /// The history entries (ids) that show it.
+    entries: Vec<u64>,
+    /// The smallest failing window, drawn by the linearizability checker.
+    timeline: Option<String>,
+}
+
+impl Finding {
+    fn post_run(violation: Violation) -> Self {
+        Self {
+            rule: violation.rule,
+            checker: Checker::PostRun,
+            keys: Vec::new(),
+            message: violation.message,
+            entries: violation.entries,
+            timeline: None,
+        }
+    }
+
+    fn linearizability(violation: &lockwell_check::Violation) -> Self {
+        Self {
+            rule: violation.rule,
+            checker: Checker::Linearizability,
+            keys: violation.keys.clone(),
+            message: violation.message.clone(),
+            entries: violation.entries.clone(),
+            timeline: Some(violation.timeline.clone()),
+        }
+    }
+}
+
 /// The verdict of a run, as text and as JSON.
 struct Report<'a> {
     endpoint: &'a str,
@@ -647,7 +795,10 @@ struct Report<'a> {
     bucket: &'a str,
     history_path: &'a Path,
     outcome: &'a RunOutcome,
-    violations: &'a [Violation],
+    findings: &'a [Finding],
+    linearizability: &'a lockwell_check::Report,
+    /// How long both checkers took.
+    check_elapsed: Duration,
 }
 
 #[derive(Debug, Serialize)]
@@ -662,28 +813,65 @@ struct Summary<'a> {
     clients: u32,
     bucket: &'a str,
     elapsed_ms: u64,
+    check_ms: u64,
     ops: u64,
     requests: u64,
     final_reads: u64,
     token_remints: u64,
     outcomes: BTreeMap<String, u64>,
-    violations: Vec<SummaryViolation<'a>>,
+    linearizability: SummaryLinearizability<'a>,
+    findings: Vec<SummaryFinding<'a>>,
     history: String,
 }
 
 #[derive(Debug, Serialize)]
-struct SummaryViolation<'a> {
+struct SummaryLinearizability<'a> {
+    partitions: usize,
+    operations: usize,
+    states: u64,
+    /// Partitions past the checker's bound: neither passed nor failed.
+    unchecked: Vec<SummaryUnchecked<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryUnchecked<'a> {
+    keys: &'a [String],
+    operations: usize,
+    reason: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct SummaryFinding<'a> {
     rule: &'static str,
+    checker: Checker,
+    keys: &'a [String],
     message: &'a str,
     entries: &'a [u64],
+    timeline: Option<&'a str>,
+}
+
+fn whole_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Report<'_> {
+    /// `PASS`, `FAIL`, or `UNKNOWN` when nothing failed but part of the
+    /// history was past the linearizability checker's bound.
     fn verdict(&self) -> &'static str {
-        if self.violations.is_empty() {
+        if !self.findings.is_empty() {
+            "FAIL"
+        } else if self.linearizability.unknown.is_empty() {
             "PASS"
         } else {
-            "FAIL"
+            "UNKNOWN"
+        }
+    }
+
+    fn exit_status(&self) -> u8 {
+        match self.verdict() {
+            "PASS" => EXIT_PASS,
+            "FAIL" => EXIT_VIOLATIONS,
+            _ => EXIT_UNCHECKED,
         }
     }
 
@@ -701,6 +889,7 @@ impl Report<'_> {
     }
 
     fn summary(&self) -> Summary<'_> {
+        let stats = self.linearizability.stats;
         Summary {
             format: SUMMARY_FORMAT,
             version: SUMMARY_VERSION,
@@ -711,27 +900,48 @@ impl Report<'_> {
             api: self.api.name(),
             clients: self.clients,
             bucket: self.bucket,
-            elapsed_ms: u64::try_from(self.outcome.elapsed.as_millis()).unwrap_or(u64::MAX),
+            elapsed_ms: whole_ms(self.outcome.elapsed),
+            check_ms: whole_ms(self.check_elapsed),
             ops: self.outcome.ops,
             requests: self.client_requests(),
             final_reads: self.final_reads(),
             token_remints: self.outcome.token_remints,
             outcomes: outcome_mix(&self.outcome.history, self.outcome.checker_process),
-            violations: self
-                .violations
+            linearizability: SummaryLinearizability {
+                partitions: stats.partitions,
+                operations: stats.operations,
+                states: stats.states,
+                unchecked: self
+                    .linearizability
+                    .unknown
+                    .iter()
+                    .map(|unknown| SummaryUnchecked {
+                        keys: &unknown.keys,
+                        operations: unknown.operations,
+                        reason: &unknown.reason,
+                    })
+                    .collect(),
+            },
+            findings: self
+                .findings
                 .iter()
-                .map(|violation| SummaryViolation {
-                    rule: violation.rule,
-                    message: &violation.message,
-                    entries: &violation.entries,
+                .map(|finding| SummaryFinding {
+                    rule: finding.rule,
+                    checker: finding.checker,
+                    keys: &finding.keys,
+                    message: &finding.message,
+                    entries: &finding.entries,
+                    timeline: finding.timeline.as_deref(),
                 })
                 .collect(),
             history: self.history_path.display().to_string(),
         }
     }
 
-    /// A line of counts, the outcome mix, each violation with its last
-    /// entries, and the history file.
+    /// A line of counts; the outcome mix; what the linearizability
+    /// checker searched; the rules broken; the first findings of each rule
+    /// and checker, each with its timeline or its last entries; the
+    /// history file.
     fn text(&self) -> String {
         let mut text = String::new();
         let _ = writeln!(
@@ -749,7 +959,7 @@ impl Report<'_> {
             self.outcome.ops,
             self.client_requests(),
             self.final_reads(),
-            self.violations.len(),
+            self.findings.len(),
         );
         let mix = outcome_mix(&self.outcome.history, self.outcome.checker_process);
         let mix: Vec<String> = mix
@@ -757,32 +967,86 @@ impl Report<'_> {
             .map(|(kind, count)| format!("{kind}: {count}"))
             .collect();
         let _ = writeln!(text, "  outcomes: {}", mix.join(", "));
-        let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
-        for violation in self.violations {
-            *by_rule.entry(violation.rule).or_insert(0) += 1;
+        let stats = self.linearizability.stats;
+        let _ = writeln!(
+            text,
+            "  linearizability: {} operations in {} partitions, {} states searched; checks took \
+             {:.1}s",
+            stats.operations,
+            stats.partitions,
+            stats.states,
+            self.check_elapsed.as_secs_f64()
+        );
+        for unknown in &self.linearizability.unknown {
+            let _ = writeln!(
+                text,
+                "  unchecked {:?} ({} operations): {}",
+                unknown.keys, unknown.operations, unknown.reason
+            );
+        }
+        let mut by_rule: BTreeMap<(&str, Checker), usize> = BTreeMap::new();
+        for finding in self.findings {
+            *by_rule.entry((finding.rule, finding.checker)).or_insert(0) += 1;
         }
         if !by_rule.is_empty() {
             let rules: Vec<String> = by_rule
                 .iter()
-                .map(|(rule, count)| format!("{rule} x{count}"))
+                .map(|((rule, checker), count)| format!("{rule} x{count} ({})", checker.name()))
                 .collect();
             let _ = writeln!(text, "  rules broken: {}", rules.join(", "));
         }
-        for violation in self.violations {
-            let _ = writeln!(text, "  violates {}: {}", violation.rule, violation.message);
-            let shown = violation.entries.len().saturating_sub(MAX_ENTRIES_SHOWN);
-            for id in &violation.entries[shown..] {
-                let entry = &self.outcome.history.entries
-                    [usize::try_from(*id).expect("entry ids index the history")];
+        for (&(rule, checker), &count) in &by_rule {
+            let mut shown = self
+                .findings
+                .iter()
+                .filter(|finding| finding.rule == rule && finding.checker == checker);
+            for finding in shown.by_ref().take(MAX_FINDINGS_SHOWN_PER_RULE) {
+                self.write_finding(&mut text, finding);
+            }
+            if count > MAX_FINDINGS_SHOWN_PER_RULE {
                 let _ = writeln!(
                     text,
-                    "    {}",
-                    serde_json::to_string(entry).expect("entries serialise")
+                    "  ... and {} more {rule} ({}) findings: --summary-out lists them all",
+                    count - MAX_FINDINGS_SHOWN_PER_RULE,
+                    checker.name()
                 );
             }
         }
         let _ = writeln!(text, "  history: {}", self.history_path.display());
         text
+    }
+
+    /// One finding: its rule, message, and the linearizability checker's
+    /// timeline or the last entries that show it.
+    fn write_finding(&self, text: &mut String, finding: &Finding) {
+        let keys = if finding.keys.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", finding.keys.join(", "))
+        };
+        let _ = writeln!(
+            text,
+            "  violates {} ({}{keys}): {}",
+            finding.rule,
+            finding.checker.name(),
+            finding.message
+        );
+        if let Some(timeline) = &finding.timeline {
+            for line in shown_timeline(timeline) {
+                let _ = writeln!(text, "    {line}");
+            }
+            return;
+        }
+        let shown = finding.entries.len().saturating_sub(MAX_ENTRIES_SHOWN);
+        for id in &finding.entries[shown..] {
+            let entry = &self.outcome.history.entries
+                [usize::try_from(*id).expect("entry ids index the history")];
+            let _ = writeln!(
+                text,
+                "    {}",
+                serde_json::to_string(entry).expect("entries serialise")
+            );
+        }
     }
 }
 
@@ -799,53 +1063,77 @@ mod tests {
         check: CheckArgs,
     }
 
+    const WORKLOADS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workloads");
+
     fn args(extra: &[&str]) -> CheckArgs {
-        let workloads = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workloads");
         let mut argv = vec![
             "check",
             "--endpoint",
             "http://127.0.0.1:9",
             "--workloads-dir",
-            workloads,
+            WORKLOADS_DIR,
         ];
         argv.extend_from_slice(extra);
         Cli::parse_from(argv).check
     }
 
+    /// What a live run changes in a workload: the clients, the API, the
+    /// parts per upload, and ops without end under a duration.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Played {
+        clients: u32,
+        api: lockwell_workload::Api,
+        multipart_parts: u32,
+        ops_per_client: u32,
+    }
+
+    impl Played {
+        fn of(spec: &WorkloadSpec) -> Self {
+            Self {
+                clients: spec.clients,
+                api: spec.api,
+                multipart_parts: spec.multipart_parts,
+                ops_per_client: spec.ops_per_client,
+            }
+        }
+    }
+
     #[test]
-    fn the_live_spec_overrides_clients_and_api_and_runs_past_its_ops_only_with_a_duration() {
-        let shipped = WorkloadSpec::load(
-            &args(&["--workload", "cas-counter"]).workloads_dir,
-            "cas-counter",
-        )
-        .unwrap();
-        let cases: [(&[&str], u32, lockwell_workload::Api, u32); 3] = [
+    fn the_live_spec_overrides_what_is_asked_and_runs_past_its_ops_only_with_a_duration() {
+        let workload = "multipart-conditional";
+        let shipped = WorkloadSpec::load(Path::new(WORKLOADS_DIR), workload).unwrap();
+        let cases: [(&[&str], Played); 3] = [
             (
                 &[],
-                shipped.clients,
-                lockwell_workload::Api::S3,
-                shipped.ops_per_client,
+                Played {
+                    api: lockwell_workload::Api::S3,
+                    ..Played::of(&shipped)
+                },
             ),
             (
-                &["--clients", "3", "--api", "mixed"],
-                3,
-                lockwell_workload::Api::Mixed,
-                shipped.ops_per_client,
+                &["--clients", "3", "--api", "mixed", "--multipart-parts", "1"],
+                Played {
+                    clients: 3,
+                    api: lockwell_workload::Api::Mixed,
+                    multipart_parts: 1,
+                    ..Played::of(&shipped)
+                },
             ),
             (
                 &["--duration", "2s", "--api", "native"],
-                shipped.clients,
-                lockwell_workload::Api::Native,
-                MAX_OPS_PER_CLIENT,
+                Played {
+                    api: lockwell_workload::Api::Native,
+                    ops_per_client: MAX_OPS_PER_CLIENT,
+                    ..Played::of(&shipped)
+                },
             ),
         ];
-        for (extra, clients, api, ops_per_client) in cases {
-            let mut argv = vec!["--workload", "cas-counter"];
+        for (extra, expected) in cases {
+            let mut argv = vec!["--workload", workload];
             argv.extend_from_slice(extra);
-            let spec = live_spec(&args(&argv)).unwrap();
             assert_eq!(
-                (spec.clients, spec.api, spec.ops_per_client),
-                (clients, api, ops_per_client),
+                Played::of(&live_spec(&args(&argv)).unwrap()),
+                expected,
                 "{extra:?}"
             );
         }
@@ -946,30 +1234,23 @@ mod tests {
         assert_eq!(mix, expected);
     }
 
-    #[test]
-    fn the_verdict_names_the_rules_and_shows_the_last_entries_of_each_violation() {
-        let outcome = RunOutcome {
-            history: history(),
-            checker_process: 2,
-            ops: 3,
-            unfinished_clients: Vec::new(),
-            elapsed: Duration::from_millis(1_500),
-            token_remints: 0,
-        };
-        let violations = [
-            Violation {
-                rule: "C1",
-                message: "k00000000 holds nothing, not the winner's \"c0-o0\"".to_owned(),
-                // More than shown: the first are left out.
-                entries: [0; MAX_ENTRIES_SHOWN].into_iter().chain([3]).collect(),
-            },
-            Violation {
-                rule: "E4",
-                message: "lost".to_owned(),
-                entries: Vec::new(),
-            },
-        ];
-        let report = Report {
+    fn finding(rule: &'static str, checker: Checker, entries: Vec<u64>) -> Finding {
+        Finding {
+            rule,
+            checker,
+            keys: Vec::new(),
+            message: format!("{rule} broken"),
+            entries,
+            timeline: None,
+        }
+    }
+
+    fn report<'a>(
+        outcome: &'a RunOutcome,
+        findings: &'a [Finding],
+        linearizability: &'a lockwell_check::Report,
+    ) -> Report<'a> {
+        Report {
             endpoint: "http://store",
             workload: "racing-creators",
             seed: 5,
@@ -977,32 +1258,175 @@ mod tests {
             clients: 2,
             bucket: "b",
             history_path: Path::new("h.jsonl"),
-            outcome: &outcome,
-            violations: &violations,
-        };
+            outcome,
+            findings,
+            linearizability,
+            check_elapsed: Duration::from_millis(200),
+        }
+    }
+
+    fn outcome() -> RunOutcome {
+        RunOutcome {
+            history: history(),
+            checker_process: 2,
+            ops: 3,
+            unfinished_clients: Vec::new(),
+            elapsed: Duration::from_millis(1_500),
+            token_remints: 0,
+        }
+    }
+
+    fn linearizable() -> lockwell_check::Report {
+        lockwell_check::Report {
+            violations: Vec::new(),
+            unknown: Vec::new(),
+            stats: lockwell_check::Stats {
+                operations: 3,
+                partitions: 1,
+                states: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn the_verdict_shows_the_first_findings_of_each_rule_with_their_last_entries() {
+        let outcome = outcome();
+        let mut findings = vec![
+            // More entries than shown: the first are left out.
+            finding(
+                "C1",
+                Checker::PostRun,
+                [0; MAX_ENTRIES_SHOWN].into_iter().chain([3]).collect(),
+            ),
+            Finding {
+                keys: vec!["k00000000".to_owned()],
+                timeline: Some("first line\nsecond line".to_owned()),
+                ..finding("C1", Checker::Linearizability, vec![0, 1])
+            },
+        ];
+        // More C3 findings than shown.
+        findings.extend(
+            (0..MAX_FINDINGS_SHOWN_PER_RULE + 2).map(|_| finding("C3", Checker::PostRun, vec![1])),
+        );
+        let linearizability = linearizable();
+        let report = report(&outcome, &findings, &linearizability);
         let text = report.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
-            lines[..4],
+            lines[..5],
             [
                 "FAIL workload=racing-creators endpoint=http://store api=s3 clients=2 seed=5 \
-                 bucket=b elapsed=1.5s ops=3 requests=3 final_reads=1 violations=2",
+                 bucket=b elapsed=1.5s ops=3 requests=3 final_reads=1 violations=7",
                 "  outcomes: failed 412 PreconditionFailed: 1, indeterminate: 1, ok written: 1",
-                "  rules broken: C1 x1, E4 x1",
-                "  violates C1: k00000000 holds nothing, not the winner's \"c0-o0\"",
+                "  linearizability: 3 operations in 1 partitions, 7 states searched; checks took \
+                 0.2s",
+                "  rules broken: C1 x1 (post-run), C1 x1 (linearizability), C3 x5 (post-run)",
+                "  violates C1 (post-run): C1 broken",
             ]
         );
         let shown: Vec<&&str> = lines
             .iter()
             .filter(|line| line.starts_with("    {"))
             .collect();
-        assert_eq!(shown.len(), MAX_ENTRIES_SHOWN);
-        assert!(shown.last().unwrap().contains("\"id\":3,"), "{text}");
+        // C1's last ten entries, then one for each C3 shown.
+        assert_eq!(shown.len(), MAX_ENTRIES_SHOWN + MAX_FINDINGS_SHOWN_PER_RULE);
+        assert!(shown[MAX_ENTRIES_SHOWN - 1].contains("\"id\":3,"), "{text}");
+        let timeline_at = lines
+            .iter()
+            .position(|line| *line == "  violates C1 (linearizability on k00000000): C1 broken")
+            .expect(&text);
+        assert_eq!(
+            lines[timeline_at + 1..timeline_at + 3],
+            ["    first line", "    second line"]
+        );
+        assert!(
+            text.contains("  ... and 2 more C3 (post-run) findings: --summary-out lists them all"),
+            "{text}"
+        );
         assert_eq!(lines.last(), Some(&"  history: h.jsonl"));
+        assert_eq!(report.exit_status(), EXIT_VIOLATIONS);
         let summary = serde_json::to_value(report.summary()).unwrap();
         assert_eq!(summary["verdict"], "FAIL");
         assert_eq!(summary["requests"], 3);
-        assert_eq!(summary["violations"][1]["rule"], "E4");
+        assert_eq!(summary["findings"].as_array().unwrap().len(), 7);
+        assert_eq!(summary["findings"][1]["checker"], "linearizability");
+        assert_eq!(
+            summary["findings"][1]["timeline"],
+            "first line\nsecond line"
+        );
+    }
+
+    #[test]
+    fn a_history_past_the_bound_is_unknown_not_passed() {
+        let outcome = outcome();
+        let mut linearizability = linearizable();
+        let cases = [
+            (Vec::new(), Vec::new(), "PASS", EXIT_PASS),
+            (
+                Vec::new(),
+                vec![lockwell_check::Unknown {
+                    keys: vec!["k00000000".to_owned()],
+                    operations: 3,
+                    reason: "past the bound".to_owned(),
+                }],
+                "UNKNOWN",
+                EXIT_UNCHECKED,
+            ),
+            (
+                vec![finding("E4", Checker::PostRun, Vec::new())],
+                Vec::new(),
+                "FAIL",
+                EXIT_VIOLATIONS,
+            ),
+        ];
+        for (findings, unknown, verdict, exit_status) in cases {
+            linearizability.unknown = unknown;
+            let report = report(&outcome, &findings, &linearizability);
+            assert_eq!(report.verdict(), verdict);
+            assert_eq!(report.exit_status(), exit_status);
+            let text = report.text();
+            assert!(text.starts_with(verdict), "{text}");
+            if verdict == "UNKNOWN" {
+                assert!(
+                    text.contains("  unchecked [\"k00000000\"] (3 operations): past the bound"),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_timeline_is_shown_around_its_marked_rows() {
+        let row = |index: usize| {
+            let mark = if index == 40 { '*' } else { ' ' };
+            format!("{mark} {index:6} p0   |==| get k -> absent")
+        };
+        let timeline = |rows: usize| {
+            std::iter::once("from 0 ns to 9 ns; bars".to_owned())
+                .chain((0..rows).map(row))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let short = timeline(MAX_TIMELINE_ROWS_SHOWN);
+        assert_eq!(shown_timeline(&short).join("\n"), short);
+        let long = shown_timeline(&timeline(100));
+        let marked_at = 40;
+        let expected: Vec<String> = ["from 0 ns to 9 ns; bars".to_owned()]
+            .into_iter()
+            .chain([format!(
+                "... {} rows left out",
+                marked_at - TIMELINE_ROWS_BEFORE_MARK
+            )])
+            .chain(
+                (marked_at - TIMELINE_ROWS_BEFORE_MARK..=marked_at + TIMELINE_ROWS_AFTER_MARK)
+                    .map(row),
+            )
+            .chain([format!(
+                "... {} rows left out",
+                100 - marked_at - TIMELINE_ROWS_AFTER_MARK - 1
+            )])
+            .collect();
+        assert_eq!(long, expected);
     }
 
     #[test]
