@@ -16,7 +16,8 @@
 //!   `operation_p50_ns`, `operation_p99_ns`, `request_mean_ns`) and the
 //!   1-minute load average when it started (`config.load_average_1m`);
 //! - `<point>.json`: the point's sweep-point result file: per metric, the
-//!   median over the repeats, plus the lowest and highest goodput;
+//!   median over the repeats, plus the lowest and highest goodput (derived
+//!   from the repeats, so replaced when a later sweep adds repeats);
 //! - `index.json`: the grid and every point with its file and headline
 //!   medians, rewritten after every run.
 //!
@@ -536,14 +537,27 @@ pub fn run_sweep(args: &SweepArgs) -> anyhow::Result<Vec<PathBuf>> {
                     .with_context(|| format!("cannot read {}", file.display()))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let summary = if path.exists() {
-            lockwell_results::read_result_file(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?
-        } else {
-            let summary = summarize_repeats(&id, &results, &repeat_files, unix_ms_now());
-            lockwell_results::write_new_result_file(&path, &summary)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            summary
+        // The point is derived from its repeats (which are never
+        // overwritten): kept while it summarizes the same repeats, replaced
+        // when a sweep with more `--repeats` added some.
+        let existing = path
+            .exists()
+            .then(|| lockwell_results::read_result_file(&path))
+            .transpose()
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let listed = serde_json::Value::from(repeat_files.clone());
+        let summary = match existing {
+            Some(summary) if summary.config.pointer("/sweep/repeats") == Some(&listed) => summary,
+            _ => {
+                let summary = summarize_repeats(&id, &results, &repeat_files, unix_ms_now());
+                let temporary = path.with_extension("json.tmp");
+                let _ = std::fs::remove_file(&temporary);
+                lockwell_results::write_new_result_file(&temporary, &summary)
+                    .with_context(|| format!("cannot write {}", temporary.display()))?;
+                std::fs::rename(&temporary, &path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                summary
+            }
         };
         summaries.insert(id, headline(&summary));
         point_files.push(path);

@@ -292,18 +292,22 @@ fn describe_model(folder: &Path, sweep: &Sweep, model: &Model) -> String {
         folder.display(),
         sweep.points.len()
     );
-    for (payload, fit) in &model.throughput {
+    for (payload, throughput) in &model.throughput {
+        let fit = &throughput.usl_fit;
         let usl = fit.usl;
-        let peak = usl.peak_in_flight().map_or_else(
+        let peak = usl.peak_in_flight(0.0).map_or_else(
             || "no peak".to_owned(),
-            |peak| format!("peak at {peak:.1} in flight"),
+            |peak| format!("peak at {peak:.1} in flight on many uniform keys"),
         );
         let _ = writeln!(
             text,
-            "  throughput ({payload} B): USL lambda {:.0} requests/s, sigma {:.4}, kappa {:.6} \
-             ({peak}); residual RMS {:.1}%",
+            "  throughput ({payload} B): USL lambda {:.0} work units/s (a request that installs a \
+             write is 1 unit, any other {:.3}), sigma {:.4} + {:.4} x key collision probability, \
+             kappa {:.6} ({peak}); residual RMS {:.1}%",
             usl.lambda_per_s,
+            throughput.non_write_request_cost,
             usl.sigma,
+            usl.sigma_per_key_collision,
             usl.kappa,
             fit.rms_log_error * 100.0
         );
@@ -586,4 +590,118 @@ fn run_validate(args: &ValidateArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        plan: PlanArgs,
+    }
+
+    #[derive(Debug, Parser)]
+    struct SweepCommand {
+        #[command(flatten)]
+        sweep: lockwell_bench::sweep::SweepArgs,
+    }
+
+    /// A tiny sweep of the in-process store: racers 1-4, uniform and
+    /// skewed keys.
+    fn tiny_sweep(name: &str) -> PathBuf {
+        let out = std::env::temp_dir().join(format!("lockwell-plan-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let args = SweepCommand::parse_from([
+            "sweep",
+            "--inproc",
+            "--out",
+            out.to_str().unwrap(),
+            "--racers",
+            "1,2,3,4",
+            "--keys",
+            "20",
+            "--zipf",
+            "0,0.9,1.2",
+            "--repeats",
+            "1",
+            "--duration",
+            "60ms",
+            "--warmup",
+            "0s",
+            "--quiet",
+        ]);
+        lockwell_bench::sweep::run_sweep(&args.sweep).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_sweep_folder_is_fitted_validated_and_answered() {
+        let folder = tiny_sweep("answer");
+        let (sweep, model) = fit(&folder).unwrap();
+        assert_eq!(
+            sweep.points.len(),
+            12,
+            "the index and the repeats are not points"
+        );
+        let command = Command::parse_from([
+            "plan",
+            folder.to_str().unwrap(),
+            "--keys",
+            "20",
+            "--zipf",
+            "0.9",
+            "--slo",
+            "p99<=1s",
+            "--clients",
+            "10",
+        ]);
+        let answer = lockwell_plan::answer(&model, &question(&command.plan)).unwrap();
+        let text = describe_answer(&answer, None);
+        assert!(
+            text.contains("largest concurrency meeting p99<=1000ms"),
+            "{text}"
+        );
+        assert!(text.contains("10 clients:"), "{text}");
+        let validation = lockwell_plan::validate(
+            &sweep,
+            &HoldOut::RacersAbove {
+                max_fitted_racers: 3,
+            },
+        )
+        .unwrap();
+        let table = validation_table(&validation);
+        assert_eq!(table.matches("| r4-").count(), 3, "{table}");
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+
+    #[test]
+    fn questions_outside_the_sweep_are_refused_with_the_reason() {
+        let folder = tiny_sweep("refuse");
+        let (_, model) = fit(&folder).unwrap();
+        let refusal = |arguments: &[&str]| {
+            let mut all = vec!["plan", folder.to_str().unwrap()];
+            all.extend_from_slice(arguments);
+            let command = Command::parse_from(all);
+            lockwell_plan::answer(&model, &question(&command.plan))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refusal(&["--zipf", "2.5"]).contains("zipf 2.5 is outside"));
+        assert!(refusal(&["--payload-bytes", "4096"]).contains("4096 B"));
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+
+    #[test]
+    fn a_folder_without_points_is_refused() {
+        let folder =
+            std::env::temp_dir().join(format!("lockwell-plan-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let error = read_sweep(&folder).unwrap_err().to_string();
+        assert!(error.contains("holds no sweep points"), "{error}");
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
 }

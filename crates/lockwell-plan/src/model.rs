@@ -10,8 +10,11 @@
 //! 2. an operation makes `r = 2 a f_cas + f_put + f_get` requests, so a
 //!    racer has a request in flight a share `r L / (r L + S)` of the time
 //!    and `n = N · r L / (r L + S)` requests are in flight;
-//! 3. the USL ([`crate::usl`]) of the payload size gives the request
-//!    throughput `X(n)` and mean latency `L = n / X(n)`;
+//! 3. the USL ([`crate::usl`]) of the payload size gives the throughput
+//!    `X(n)` in work units (a request that installs a write is 1, any
+//!    other a fitted fraction, see [`ThroughputFit`]), with the key
+//!    contention of the workload's collision probability `Σ p_k²`; the
+//!    requests/s and mean request latency `L` follow;
 //! 4. operations/s = `X / r`; goodput = operations/s · (`f_cas + f_put`);
 //!    commits to a key of probability 1 during a window `ω L` are the
 //!    exposure of step 1, closing the loop. The loop is one equation in
@@ -39,7 +42,7 @@ use crate::conflict::{self, Backoff, Conflicts};
 use crate::keys::{KeyError, KeyPopularity};
 use crate::latency::{self, LittleCheck, TailShape};
 use crate::sweep::{Sweep, SweepPoint, Workload};
-use crate::usl::{self, Usl, UslError, UslFit};
+use crate::usl::{self, Sample, Usl, UslError, UslFit};
 
 /// Width of the intervals in residual standard deviations.
 pub const INTERVAL_WIDTH_SIGMAS: f64 = 2.0;
@@ -164,7 +167,7 @@ pub struct MeasuredRange {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Model {
     /// Request throughput against requests in flight, per payload size.
-    pub throughput: BTreeMap<u64, UslFit>,
+    pub throughput: BTreeMap<u64, ThroughputFit>,
     /// `ω`: the read-to-commit window over the mean request latency
     /// (`None` if the sweep has no CAS).
     pub window_per_request_latency: Option<f64>,
@@ -188,6 +191,73 @@ fn busy_in_flight(point: &SweepPoint) -> f64 {
     }
     let share = (point.requests_in_flight() / operation_time).min(1.0);
     f64::from(point.racers) * share
+}
+
+/// Relative costs of a request that installs no write, tried by the
+/// throughput fit: 1, then halving by √2 down to 1/32.
+const NON_WRITE_REQUEST_COSTS: [f64; 11] = [
+    1.0,
+    std::f64::consts::FRAC_1_SQRT_2,
+    0.5,
+    0.353_553_390_593_273_8,
+    0.25,
+    0.176_776_695_296_636_9,
+    0.125,
+    0.088_388_347_648_318_45,
+    0.0625,
+    0.044_194_173_824_159_22,
+    0.031_25,
+];
+
+/// Request throughput of one payload size.
+///
+/// Requests differ in cost: on a server that syncs every write to disk, a
+/// PUT that installs its object costs an fsync, a GET or a PUT that loses
+/// its precondition costs none. So the USL is fitted in work units: a
+/// request that installs a write is 1, any other `non_write_request_cost`,
+/// chosen among [`NON_WRITE_REQUEST_COSTS`] as the one whose law fits the
+/// measured points best (an in-memory server comes out near 1). Requests/s
+/// of a workload follow from its writes per request.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ThroughputFit {
+    pub non_write_request_cost: f64,
+    /// The law in work units per second.
+    pub usl_fit: UslFit,
+}
+
+/// One point for the throughput fit.
+#[derive(Debug, Clone, Copy)]
+struct WorkSample {
+    in_flight: f64,
+    key_collision: f64,
+    writes_per_s: f64,
+    requests_per_s: f64,
+}
+
+fn fit_throughput(samples: &[WorkSample]) -> Result<ThroughputFit, UslError> {
+    let mut best: Option<ThroughputFit> = None;
+    for non_write_request_cost in NON_WRITE_REQUEST_COSTS {
+        let work: Vec<Sample> = samples
+            .iter()
+            .map(|sample| Sample {
+                in_flight: sample.in_flight,
+                key_collision: sample.key_collision,
+                throughput_per_s: sample.writes_per_s
+                    + non_write_request_cost * (sample.requests_per_s - sample.writes_per_s),
+            })
+            .collect();
+        let usl_fit = usl::fit(&work)?;
+        if best
+            .as_ref()
+            .is_none_or(|best| usl_fit.rms_log_error < best.usl_fit.rms_log_error)
+        {
+            best = Some(ThroughputFit {
+                non_write_request_cost,
+                usl_fit,
+            });
+        }
+    }
+    Ok(best.expect("at least one cost is tried"))
 }
 
 /// Squared error of `ln(attempts per success)` over CAS points for `ω`.
@@ -253,25 +323,6 @@ pub fn fit(sweep: &Sweep) -> Result<Model, FitError> {
     if let Some(point) = points.iter().find(|point| point.workload.mix.create > 0.0) {
         return Err(FitError::Create(point.id.clone()));
     }
-    let mut by_payload: BTreeMap<u64, Vec<(f64, f64)>> = BTreeMap::new();
-    for point in points {
-        by_payload
-            .entry(point.workload.payload_len_bytes)
-            .or_default()
-            .push((busy_in_flight(point), point.measured.requests_per_s));
-    }
-    let throughput = by_payload
-        .into_iter()
-        .map(|(payload_len_bytes, samples)| {
-            usl::fit(&samples)
-                .map(|fit| (payload_len_bytes, fit))
-                .map_err(|source| FitError::Throughput {
-                    payload_len_bytes,
-                    source,
-                })
-        })
-        .collect::<Result<BTreeMap<_, _>, _>>()?;
-
     let keys_of = |point: &SweepPoint| {
         KeyPopularity::zipf(point.workload.key_count, point.workload.zipf_exponent).map_err(
             |source| FitError::Keys {
@@ -280,15 +331,40 @@ pub fn fit(sweep: &Sweep) -> Result<Model, FitError> {
             },
         )
     };
+    let keys = points.iter().map(keys_of).collect::<Result<Vec<_>, _>>()?;
+    let mut by_payload: BTreeMap<u64, Vec<WorkSample>> = BTreeMap::new();
+    for (point, keys) in points.iter().zip(&keys) {
+        by_payload
+            .entry(point.workload.payload_len_bytes)
+            .or_default()
+            .push(WorkSample {
+                in_flight: busy_in_flight(point),
+                key_collision: keys.collision_probability(),
+                writes_per_s: point.measured.goodput_writes_per_s,
+                requests_per_s: point.measured.requests_per_s,
+            });
+    }
+    let throughput = by_payload
+        .into_iter()
+        .map(|(payload_len_bytes, samples)| {
+            fit_throughput(&samples)
+                .map(|fit| (payload_len_bytes, fit))
+                .map_err(|source| FitError::Throughput {
+                    payload_len_bytes,
+                    source,
+                })
+        })
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+
     let mut conflict_samples = Vec::new();
-    for point in points {
+    for (point, keys) in points.iter().zip(keys) {
         if let (true, Some(rate)) = (point.workload.mix.cas > 0.0, point.measured.conflict_rate) {
             let exposure_per_window = conflict::exposure(
                 point.measured.goodput_writes_per_s,
                 point.measured.request_mean_s,
                 f64::from(point.racers),
             );
-            conflict_samples.push((keys_of(point)?, exposure_per_window, rate));
+            conflict_samples.push((keys, exposure_per_window, rate));
         }
     }
     let window_per_request_latency =
@@ -300,6 +376,7 @@ pub fn fit(sweep: &Sweep) -> Result<Model, FitError> {
             .filter(|point| point.measured.operation_mean_s > 0.0 && quantile(point) > 0.0)
             .map(|point| {
                 let lambda = throughput[&point.workload.payload_len_bytes]
+                    .usl_fit
                     .usl
                     .lambda_per_s;
                 (
@@ -420,7 +497,9 @@ struct Operating {
 
 struct Scenario<'a> {
     usl: Usl,
+    non_write_request_cost: f64,
     keys: KeyPopularity,
+    key_collision: f64,
     cas: f64,
     writes: f64,
     reads: f64,
@@ -442,9 +521,17 @@ impl Scenario<'_> {
         };
         let requests_per_op =
             2.0 * conflicts.attempts_per_success * self.cas + self.writes + self.reads;
+        let writes_per_op = self.cas + self.writes;
+        let work_per_op =
+            writes_per_op + self.non_write_request_cost * (requests_per_op - writes_per_op);
+        // Mean request latency with `n` requests in flight: Little's law
+        // on the law's work rate converted to requests.
+        let request_latency_s = |in_flight: f64| {
+            self.usl.latency_s(in_flight, self.key_collision) * work_per_op / requests_per_op
+        };
         let sleep_s = self.cas * conflicts.backoff_sleep_per_op_s;
         let busy = |in_flight: f64| {
-            let request_time = requests_per_op * self.usl.latency_s(in_flight);
+            let request_time = requests_per_op * request_latency_s(in_flight);
             racers * request_time / (request_time + sleep_s)
         };
         let in_flight = if sleep_s > 0.0 {
@@ -463,15 +550,15 @@ impl Scenario<'_> {
         } else {
             racers
         };
-        let requests_per_s = self.usl.throughput_per_s(in_flight);
-        let operations_per_s = requests_per_s / requests_per_op;
+        let operations_per_s =
+            self.usl.throughput_per_s(in_flight, self.key_collision) / work_per_op;
         Operating {
             conflicts,
             in_flight,
-            request_mean_s: self.usl.latency_s(in_flight),
-            requests_per_s,
+            request_mean_s: request_latency_s(in_flight),
+            requests_per_s: operations_per_s * requests_per_op,
             operations_per_s,
-            goodput_per_s: operations_per_s * (self.cas + self.writes),
+            goodput_per_s: operations_per_s * writes_per_op,
         }
     }
 
@@ -554,9 +641,12 @@ impl Model {
             .fractions()
             .filter(|mix| mix.create == 0.0)
             .ok_or_else(|| PredictError::Mix(workload.mix.to_string()))?;
+        let keys = KeyPopularity::zipf(workload.key_count, workload.zipf_exponent)?;
         let scenario = Scenario {
-            usl: fit.usl,
-            keys: KeyPopularity::zipf(workload.key_count, workload.zipf_exponent)?,
+            usl: fit.usl_fit.usl,
+            non_write_request_cost: fit.non_write_request_cost,
+            key_collision: keys.collision_probability(),
+            keys,
             cas: mix.cas,
             writes: mix.put,
             reads: mix.get,
@@ -566,7 +656,7 @@ impl Model {
         };
         let state = scenario.solve(concurrency, instances);
         let operation_mean_s = concurrency / state.operations_per_s;
-        let inflation = state.request_mean_s * fit.usl.lambda_per_s;
+        let inflation = state.request_mean_s * fit.usl_fit.usl.lambda_per_s;
         let conflict_rate = state.conflicts.conflict_rate;
         let quantile =
             |shape: &TailShape| operation_mean_s * shape.ratio_to_mean(inflation, conflict_rate);
@@ -599,9 +689,11 @@ pub(crate) mod tests {
     pub(crate) const TRUE_USL: Usl = Usl {
         lambda_per_s: 4000.0,
         sigma: 0.3,
+        sigma_per_key_collision: 0.5,
         kappa: 0.002,
     };
     pub(crate) const TRUE_WINDOW: f64 = 1.5;
+    pub(crate) const TRUE_NON_WRITE_REQUEST_COST: f64 = 0.25;
 
     /// A point measured on a system that follows the model exactly: the
     /// true law's operating point, reported the way the sweep reports it.
@@ -616,10 +708,13 @@ pub(crate) mod tests {
         let truth = Model {
             throughput: BTreeMap::from([(
                 1024,
-                UslFit {
-                    usl: TRUE_USL,
-                    residuals: Vec::new(),
-                    rms_log_error: 0.0,
+                ThroughputFit {
+                    non_write_request_cost: TRUE_NON_WRITE_REQUEST_COST,
+                    usl_fit: UslFit {
+                        usl: TRUE_USL,
+                        residuals: Vec::new(),
+                        rms_log_error: 0.0,
+                    },
                 },
             )]),
             window_per_request_latency: Some(TRUE_WINDOW),
@@ -680,13 +775,20 @@ pub(crate) mod tests {
     #[test]
     fn a_sweep_of_an_exact_system_is_fitted_back() {
         let model = fit(&exact_sweep()).unwrap();
-        let usl = model.throughput[&1024].usl;
+        let throughput = &model.throughput[&1024];
+        assert_eq!(
+            throughput.non_write_request_cost,
+            TRUE_NON_WRITE_REQUEST_COST
+        );
+        let usl = throughput.usl_fit.usl;
         assert!(
             (usl.lambda_per_s / TRUE_USL.lambda_per_s - 1.0).abs() < 0.01,
             "{usl:?}"
         );
         assert!((usl.sigma / TRUE_USL.sigma - 1.0).abs() < 0.02, "{usl:?}");
         assert!((usl.kappa / TRUE_USL.kappa - 1.0).abs() < 0.02, "{usl:?}");
+        let per_collision = usl.sigma_per_key_collision / TRUE_USL.sigma_per_key_collision;
+        assert!((per_collision - 1.0).abs() < 0.02, "{usl:?}");
         let window = model.window_per_request_latency.unwrap();
         assert!((window / TRUE_WINDOW - 1.0).abs() < 0.01, "{window}");
         assert!(model.errors.goodput_log_rms < 0.01, "{:?}", model.errors);
