@@ -187,9 +187,9 @@ fn dash_browses_every_view_resizes_and_restores_the_terminal_on_quit() {
             "dash-sweep",
             "sweeps/quick/",
             &[
-                "goodput writes/s against racers",
+                "goodput writes/s: ⠤ model",
                 "held out",
-                "operation p99 against racers",
+                "operation p99: ⠤ model",
             ][..],
         ),
         (

@@ -7,9 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::Line;
-use ratatui::widgets::{
-    Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph, Row, Table, Wrap,
-};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Row, Table, Wrap};
 
 use super::parts::{framed, header_style};
 use crate::format;
@@ -40,12 +38,15 @@ fn render_against_racers(frame: &mut Frame, area: Rect, quantity: &Quantity<'_>)
         .filter(|(_, _, held_out)| *held_out)
         .map(|(x, y, _)| (log2(*x), *y))
         .collect();
+    // An even number of doublings, so that the middle label is a power
+    // of two too.
     let x_top = curve
         .iter()
         .chain(&fitted)
         .chain(&held)
         .map(|(x, _)| *x)
-        .fold(1.0_f64, f64::max);
+        .fold(2.0_f64, f64::max);
+    let x_top = (x_top / 2.0).ceil() * 2.0;
     let y_top = curve
         .iter()
         .chain(&fitted)
@@ -79,10 +80,13 @@ fn render_against_racers(frame: &mut Frame, area: Rect, quantity: &Quantity<'_>)
         format!("{:.0}", 2_f64.powf(x_top / 2.0)),
         format!("{:.0}", 2_f64.powf(x_top)),
     ];
+    // The legend is in the title: inside the chart it would hide points.
     let chart = Chart::new(datasets)
-        .block(framed(quantity.title.clone()))
-        .legend_position(Some(LegendPosition::TopLeft))
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(50)))
+        .block(framed(format!(
+            "{}: ⠤ model, • fitted, █ held out ",
+            quantity.title
+        )))
+        .legend_position(None)
         .x_axis(
             Axis::default()
                 .title("racers (log)")
@@ -124,7 +128,7 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, sweep: &SweepData, sele
     };
     let model_line = match &sweep.validation {
         Ok(summary) => format!(
-            "{} · fitted on {} points, {} held out · median |error| goodput {}, p99 {}",
+            "{} · {} points fitted, {} held out · median |error| goodput {}, p99 {}",
             summary.hold_out,
             summary.fitted_points,
             summary.held_out_points,
@@ -149,8 +153,13 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, sweep: &SweepData, sele
             ),
         )),
     ];
+    let header_width = usize::from(area.width.saturating_sub(2)).max(1);
+    let header_rows: usize = header
+        .iter()
+        .map(|line| line.width().div_ceil(header_width).max(1))
+        .sum();
     let [header_area, charts, table_area] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(u16::try_from(header_rows + 2).unwrap_or(u16::MAX)),
         Constraint::Fill(3),
         Constraint::Fill(2),
     ])
@@ -167,7 +176,7 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, sweep: &SweepData, sele
         frame,
         goodput_area,
         &Quantity {
-            title: " goodput writes/s against racers ".to_owned(),
+            title: " goodput writes/s".to_owned(),
             curve: &curves.goodput_curve,
             measured: curves
                 .points
@@ -187,7 +196,7 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, sweep: &SweepData, sele
         frame,
         p99_area,
         &Quantity {
-            title: " operation p99 against racers ".to_owned(),
+            title: " operation p99".to_owned(),
             curve: &curves.p99_curve,
             measured: curves
                 .points
