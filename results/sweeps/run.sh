@@ -12,14 +12,14 @@
 # gets 100 keys (the keys are written before each run) and racers up to 64.
 # Resumable: rerunning skips measured repeats.
 #
-# Environment: LOCKWELL (default target/release/lockwell), REPEATS (3),
-# DURATION (2s), WARMUP (500ms).
+# Environment: LOCKWELL (default target/release/lockwell), REPEATS (5),
+# DURATION (2s), WARMUP (500ms). The committed folders have 5 repeats.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo_root"
 lockwell="${LOCKWELL:-target/release/lockwell}"
-common=(--repeats "${REPEATS:-3}" --duration "${DURATION:-2s}" --warmup "${WARMUP:-500ms}")
+common=(--repeats "${REPEATS:-5}" --duration "${DURATION:-2s}" --warmup "${WARMUP:-500ms}")
 s3s_pid=""
 s3s_dir=""
 trap '[[ -n "$s3s_pid" ]] && kill "$s3s_pid" 2>/dev/null; [[ -n "$s3s_dir" ]] && rm -rf "$s3s_dir"' EXIT
