@@ -505,11 +505,13 @@ fn validation_table(validation: &Validation) -> String {
     let _ = writeln!(
         text,
         "median |goodput error| {:.1}%, median |p99 error| {:.1}%, measured goodput inside the \
-         interval on {} of {} points\n",
+         interval on {} of {} points; noise: the repeats' goodput spans +/-{:.1}% of their \
+         median (median over the points)\n",
         validation.median_abs_goodput_error * 100.0,
         validation.median_abs_p99_error * 100.0,
         validation.goodput_within_interval,
-        validation.rows.len()
+        validation.rows.len(),
+        validation.median_goodput_noise * 100.0
     );
     text
 }

@@ -78,6 +78,10 @@ pub struct Validation {
     pub median_abs_p99_error: f64,
     /// Held-out points whose measured goodput is inside the predicted interval.
     pub goodput_within_interval: usize,
+    /// The noise the errors are to be read against: per held-out point,
+    /// half the spread of its repeats' goodput over its median; the median
+    /// of those.
+    pub median_goodput_noise: f64,
 }
 
 /// Why a validation cannot run.
@@ -134,6 +138,13 @@ pub fn validate(sweep: &Sweep, hold_out: &HoldOut) -> Result<Validation, Validat
         .collect::<Result<Vec<_>, PredictError>>()?;
     let goodput_errors: Vec<f64> = rows.iter().map(|row| row.goodput_error.abs()).collect();
     let p99_errors: Vec<f64> = rows.iter().map(|row| row.p99_error.abs()).collect();
+    let noise: Vec<f64> = rows
+        .iter()
+        .map(|row| {
+            let (low, high) = row.measured_goodput_range_writes_per_s;
+            (high - low) / 2.0 / row.measured_goodput_writes_per_s
+        })
+        .collect();
     Ok(Validation {
         hold_out: hold_out.clone(),
         fitted_points: fitted_sweep.points.len(),
@@ -146,6 +157,7 @@ pub fn validate(sweep: &Sweep, hold_out: &HoldOut) -> Result<Validation, Validat
             .count(),
         median_abs_goodput_error: median(&goodput_errors).unwrap_or(0.0),
         median_abs_p99_error: median(&p99_errors).unwrap_or(0.0),
+        median_goodput_noise: median(&noise).unwrap_or(0.0),
         model,
         rows,
     })
@@ -174,6 +186,10 @@ mod tests {
                 validation.median_abs_goodput_error < 0.01,
                 "{hold_out}: {}",
                 validation.median_abs_goodput_error
+            );
+            assert_eq!(
+                validation.median_goodput_noise, 0.0,
+                "exact points have no noise"
             );
         }
     }
