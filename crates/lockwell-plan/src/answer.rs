@@ -318,15 +318,16 @@ pub fn answer(model: &Model, question: &Question) -> Result<Answer, Refusal> {
             let mut instances = 1u32;
             while instances < MAX_INSTANCES {
                 let per = clients_f / f64::from(instances);
-                match per_instance(instances)? {
-                    Some(limit) if per > f64::from(limit) => {
-                        let needed = (clients_f / f64::from(limit)).ceil() as u32;
-                        instances = needed.max(instances + 1).min(MAX_INSTANCES);
-                    }
-                    // Within the limit, or no concurrency meets the SLO (more
-                    // instances would not help): answer at this count.
-                    _ => break,
+                // When no concurrency meets the SLO (the SLO answer says
+                // so), the range limit still bounds each instance.
+                let limit = per_instance(instances)?
+                    .unwrap_or(concurrency_limit)
+                    .min(concurrency_limit);
+                if per <= f64::from(limit) {
+                    break;
                 }
+                let needed = (clients_f / f64::from(limit)).ceil() as u32;
+                instances = needed.max(instances + 1).min(MAX_INSTANCES);
             }
             let per = (clients_f / f64::from(instances)).max(1.0);
             notes.push(format!(
@@ -474,6 +475,22 @@ mod tests {
             panic!("{:?}", answer.goodput);
         };
         assert!(deployment.total_goodput_writes_per_s.value >= 20_000.0);
+    }
+
+    #[test]
+    fn clients_stay_within_the_range_limit_when_the_slo_cannot_be_met() {
+        let model = fit(&exact_sweep()).unwrap();
+        let mut question = question("p99<=1us", 1000, 0.0);
+        question.clients = Some(5000);
+        let answer = answer(&model, &question).unwrap();
+        assert!(matches!(answer.slo, Some(SloAnswer::Unmet { .. })));
+        let clients = answer.clients.unwrap();
+        assert!(clients.concurrency_per_instance <= f64::from(answer.concurrency_limit));
+        assert_eq!(
+            clients.instances,
+            5000u32.div_ceil(answer.concurrency_limit),
+            "{clients:?}"
+        );
     }
 
     /// One key commits at most about once per window however many
