@@ -5,12 +5,16 @@
 //! Each bug has one campaign: the shipped workload that exercises it, and
 //! the fault profile it needs when not the workload's own. Seeds run from
 //! 0 in batches of `--jobs` processes, each a fresh `lockwell-sim --bug
-//! NAME run` ([`crate::workers`]); a batch with a failing seed ends the
-//! campaign, and the smallest failing seed is its first detection (every
-//! smaller seed ran and passed). A campaign also ends after `--max-seeds`
+//! NAME run` ([`crate::workers`]). A seed detects the bug when its checks
+//! report a finding (any violation but the linearizability checker giving
+//! up, [`crate::workers::CHECKER_GAVE_UP_RULE`]) and the same seed run
+//! without the bug (the control, in a fresh process) reports none: a
+//! failure the correct build shares is not the bug's. The smallest
+//! detecting seed of a batch ends the campaign; every smaller seed ran and
+//! passed or failed its control. A campaign also ends after `--max-seeds`
 //! seeds or `--budget-cpu-s` CPU seconds (wall time times processes).
 //!
-//! # `results/catalog.json` (format `lockwell-sim-catalog`, version 1)
+//! # `results/catalog.json` (format `lockwell-sim-catalog`, version 2)
 //!
 //! [`CatalogFile`]: the run (`git_commit`, `jobs`, the budgets), the
 //! totals (`bugs`, `detected`, `detection_rate` in 0..=1) and one
@@ -22,8 +26,10 @@
 //! and `failing_seed` (null when not detected), `wall_time_ms`,
 //! `cpu_time_ms` (wall time times processes), `rules_reported` (the
 //! rules the first failing seed's checks named, sorted), `first_violation`
-//! (its first message) and `replay` (the command that replays it; null
-//! when not detected). Fields are only ever added, with a version bump.
+//! (its first message), `replay` (the command that replays it; null
+//! when not detected) and, since version 2, `failed_without_bug` (seeds
+//! whose failure the control run without the bug shared, so not counted).
+//! Fields are only ever added, with a version bump.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -43,7 +49,8 @@ const DEFAULT_MAX_SEEDS: u64 = 200;
 /// CPU seconds a bug's campaign runs at most (the 10 CPU-minutes).
 const DEFAULT_BUDGET_CPU_S: u64 = 600;
 const CATALOG_FORMAT: &str = "lockwell-sim-catalog";
-const CATALOG_VERSION: u32 = 1;
+/// 2: `failed_without_bug`, and detections need a passing control run.
+const CATALOG_VERSION: u32 = 2;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CatalogArgs {
@@ -216,6 +223,7 @@ pub(crate) struct CatalogEntry {
     pub(crate) rules_reported: Vec<String>,
     pub(crate) first_violation: Option<String>,
     pub(crate) replay: Option<String>,
+    pub(crate) failed_without_bug: Vec<u64>,
 }
 
 /// Runs the campaigns, prints the table and writes the JSON file.
@@ -295,11 +303,16 @@ fn run_campaign(
         faults_file: None,
         bug: Some(campaign.bug.name().to_owned()),
     };
+    let control = WorkerCommand {
+        bug: None,
+        ..workers.clone()
+    };
     let (_, profile) = load(&workers)?;
     let began = wall_clock();
     let jobs = jobs.max(1);
     let mut seeds_run = 0;
     let mut first_failure: Option<SeedSummary> = None;
+    let mut failed_without_bug = Vec::new();
     while seeds_run < args.max_seeds && first_failure.is_none() {
         let cpu_s = began.elapsed().as_secs_f64() * jobs as f64;
         if cpu_s >= args.budget_cpu_s as f64 {
@@ -310,22 +323,29 @@ fn run_campaign(
         let mut failures = Vec::new();
         run_in_processes(&workers, jobs, &batch, |seed, summary| {
             let summary = summary.unwrap_or_else(|error| crashed(&workers, seed, error));
-            if !summary.violations.is_empty() {
+            if summary.findings().next().is_some() {
                 failures.push(summary);
             }
         })?;
         seeds_run = batch_end;
-        first_failure = failures.into_iter().min_by_key(|summary| summary.seed);
+        failures.sort_by_key(|summary| summary.seed);
+        for failure in failures {
+            let mut control_findings = 0;
+            run_in_processes(&control, 1, &[failure.seed], |seed, summary| {
+                let summary = summary.unwrap_or_else(|error| crashed(&control, seed, error));
+                control_findings = summary.findings().count();
+            })?;
+            if control_findings == 0 {
+                first_failure = Some(failure);
+                break;
+            }
+            failed_without_bug.push(failure.seed);
+        }
     }
     let wall = began.elapsed();
     let rules_reported: BTreeSet<String> = first_failure
         .iter()
-        .flat_map(|summary| {
-            summary
-                .violations
-                .iter()
-                .map(|violation| violation.rule.clone())
-        })
+        .flat_map(|summary| summary.findings().map(|violation| violation.rule.clone()))
         .collect();
     let bug = campaign.bug;
     Ok(CatalogEntry {
@@ -346,11 +366,12 @@ fn run_campaign(
         rules_reported: rules_reported.into_iter().collect(),
         first_violation: first_failure
             .as_ref()
-            .and_then(|summary| summary.violations.first())
+            .and_then(|summary| summary.findings().next())
             .map(|violation| format!("{}: {}", violation.rule, violation.message)),
         replay: first_failure
             .as_ref()
             .map(|summary| replay_command(&workers, summary.seed)),
+        failed_without_bug,
     })
 }
 

@@ -12,7 +12,8 @@
 //! and the first candidate with a failing seed becomes the best, with the
 //! failing seed of the fewest history entries. It fails "the same way" when
 //! it breaks one of the rules the original run broke; `--any-violation`
-//! accepts any violation. The search restarts from the first
+//! accepts any violation. The linearizability checker giving up
+//! ([`crate::workers::CHECKER_GAVE_UP_RULE`]) is no failure here. The search restarts from the first
 //! simplification after each success and ends when none applies or after
 //! `--budget-s` seconds of wall time.
 //!
@@ -113,9 +114,10 @@ pub(crate) fn shrink(
         .into_iter()
         .next()
         .ok_or("the original seed ran without a verdict")?;
-    if first.violations.is_empty() {
+    if first.findings().next().is_none() {
         return Err(format!(
-            "seed {} of {} passes: nothing to shrink",
+            "seed {} of {} finds nothing (it passes, or the linearizability checker gave up): \
+             nothing to shrink",
             args.seed, original.workload
         ));
     }
@@ -140,12 +142,9 @@ pub(crate) fn shrink(
     });
     let scratch = out.join("candidate");
     let accepts = |summary: &SeedSummary| {
-        !summary.violations.is_empty()
-            && (args.any_violation
-                || summary
-                    .violations
-                    .iter()
-                    .any(|violation| original_rules.contains(&violation.rule)))
+        summary
+            .findings()
+            .any(|violation| args.any_violation || original_rules.contains(&violation.rule))
     };
     eprintln!(
         "shrink {} seed {}{}: fails {:?} with {} history entries",
@@ -265,10 +264,10 @@ pub(crate) fn shrink(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The rules of a run's findings (the checker giving up is none).
 fn rules_of(summary: &SeedSummary) -> BTreeSet<String> {
     summary
-        .violations
-        .iter()
+        .findings()
         .map(|violation| violation.rule.clone())
         .collect()
 }

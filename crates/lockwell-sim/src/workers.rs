@@ -38,6 +38,12 @@ pub(crate) struct ViolationLine {
     pub(crate) message: String,
 }
 
+/// The rule the checks name when the linearizability checker gave up on
+/// a history (`checks::linearizability`): the seed fails, since a pass
+/// would claim what was not checked, but it found nothing about the
+/// system under test.
+pub(crate) const CHECKER_GAVE_UP_RULE: &str = "unchecked";
+
 /// What a campaign needs from one seed's run: one JSON line of a worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SeedSummary {
@@ -52,6 +58,15 @@ pub(crate) struct SeedSummary {
     /// The verdict as `run` prints it (rules broken, requests involved,
     /// replay command), for a failing seed only.
     pub(crate) report: Option<String>,
+}
+
+impl SeedSummary {
+    /// The violations that are findings: all but the checker giving up.
+    pub(crate) fn findings(&self) -> impl Iterator<Item = &ViolationLine> {
+        self.violations
+            .iter()
+            .filter(|violation| violation.rule != CHECKER_GAVE_UP_RULE)
+    }
 }
 
 /// How to run one seed: this binary with the campaign's workload, fault
