@@ -59,16 +59,18 @@ fn release_binary(name: &str) -> PathBuf {
 pub(crate) fn run() -> Result<()> {
     let root = repo_root();
     std::env::set_current_dir(&root).context("entering the repository root")?;
+    eprintln!(
+        "cargo xtask run: builds in release, runs each instrument briefly, writes what it finds \
+         to a new folder under results/runs/ and opens the dashboard on it."
+    );
+    let workloads = crate::workload_names()?;
+    // Without a build, the steps would measure stale binaries: stop here.
+    build()?;
     let run_folder = new_run_folder()?;
     std::fs::create_dir_all(&run_folder)
         .with_context(|| format!("creating {}", run_folder.display()))?;
-    eprintln!(
-        "cargo xtask run: builds in release, runs each instrument briefly, writes what it finds \
-         to {} and opens the dashboard on it.",
-        run_folder.display()
-    );
-    let workloads = crate::workload_names()?;
-    let mut steps: Vec<Step> = vec![("build (release; simulator in target/sim)", Box::new(build))];
+    eprintln!("\nresults go to {}", run_folder.display());
+    let mut steps: Vec<Step> = Vec::new();
     for workload in workloads {
         let folder = run_folder.clone();
         // Step names live as long as the process: leaking a few is fine.
