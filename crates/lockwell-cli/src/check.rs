@@ -88,12 +88,13 @@ const CONNECT_TIMEOUT_MS: u64 = 5_000;
 /// this much later is cut off (its requests in flight are indeterminate)
 /// and reported as a liveness violation, as the simulator reports one.
 const LIVENESS_BOUND_MS: u64 = 60_000;
-/// Without a terminal, a progress line every this many seconds.
+/// A progress line on stderr every this many seconds (redrawn in place on
+/// a terminal).
 const PROGRESS_EVERY_S: u64 = 5;
 /// Entries printed under a finding without a timeline, at most (the
 /// last ones).
 const MAX_ENTRIES_SHOWN: usize = 10;
-/// Findings printed of each rule and checker, at most (the first ones);
+/// Findings printed of each rule, at most (the first ones);
 /// `--summary-out` has them all.
 const MAX_FINDINGS_SHOWN_PER_RULE: usize = 3;
 /// A timeline longer than this many rows is printed around its rows
@@ -520,11 +521,8 @@ struct RunOutcome {
 
 impl Run<'_> {
     async fn execute(&self) -> anyhow::Result<RunOutcome> {
-        let clock = Arc::new(MonotonicClock {
-            started: Instant::now(),
-        });
-        let started = clock.started;
-        let run_clock: Arc<dyn RunClock> = clock.clone();
+        let started = Instant::now();
+        let run_clock: Arc<dyn RunClock> = Arc::new(MonotonicClock { started });
         let recorder = HistoryRecorder::new(&self.spec.name, self.seed);
         let deadline = self.duration.map(|duration| started + duration);
         let ops_done = Arc::new(AtomicU64::new(0));
