@@ -12,7 +12,7 @@
 //! answered: the history does not carry the part digests). A history is
 //! linearizable when every operation can be given one instant within its
 //! lifetime so that, taken in that order, the model gives the answers the
-//! clients got. [`model`] says how each outcome constrains that instant:
+//! clients got. The `model` module says how each outcome constrains that instant:
 //! acknowledged, between invocation and completion; a 412 or 404
 //! NoSuchKey, likewise, and the state then must justify it; indeterminate,
 //! at any instant after its invocation or never; other failures, never.
@@ -27,11 +27,17 @@
 //! the connected components of the graph whose nodes are keys and whose
 //! edges are copies (a union-find over the keys), each searched as a
 //! whole with one register per key. The model is exact across a copy; the
-//! price is a larger search where copies chain many keys.
+//! price is a larger search where copies chain many keys. So a joined
+//! partition gets a first search of at most `JOINT_MAX_STATES`
+//! configurations; past that, its copies are split into a read of the
+//! source and a write of the destination, and each key is searched alone
+//! (`split_copies` says what that no longer checks). A violation found
+//! then is a violation of the exact model too; [`Stats::split_partitions`]
+//! counts the partitions checked that way.
 //!
 //! # The bound
 //!
-//! The search ([`search`]) is exponential in the worst case. It explores at
+//! The search (the `search` module) is exponential in the worst case. It explores at
 //! most [`Limits::max_states_per_partition`] configurations per partition
 //! and refuses partitions of more than
 //! [`Limits::max_operations_per_partition`] operations; past either, the
@@ -58,7 +64,7 @@ use std::fmt::Write as _;
 
 use crate::history::{Entry, History, OpResult, Outcome, Precondition, Request};
 
-use model::{ABSENT, Action, Cond, Expect, KeyId, Model, Op, Origin, Rejection};
+use model::{ABSENT, Action, Cond, Expect, KeyId, Model, Op, Origin, Rejection, Version};
 use search::{Failure, SearchOutcome};
 
 /// Default of [`Limits::max_states_per_partition`]: a few hundred
@@ -68,12 +74,17 @@ pub const DEFAULT_MAX_STATES_PER_PARTITION: u64 = 2_000_000;
 /// Default of [`Limits::max_operations_per_partition`].
 pub const DEFAULT_MAX_OPERATIONS_PER_PARTITION: usize = 2_000_000;
 
-/// Default of [`Limits::max_shrink_checks`].
-pub const DEFAULT_MAX_SHRINK_CHECKS: u32 = 200;
+/// Default of [`Limits::max_shrink_states`].
+pub const DEFAULT_MAX_SHRINK_STATES: u64 = 200_000;
+
+/// The configurations the search of keys joined by copies may explore
+/// before the copies are split and each key searched alone (see
+/// [`split_copies`]).
+const JOINT_MAX_STATES: u64 = 100_000;
 
 /// The configurations one re-check explores while shrinking: a window
 /// that needs more is not worth shrinking further.
-const SHRINK_MAX_STATES: u64 = 50_000;
+const SHRINK_CHECK_MAX_STATES: u64 = 20_000;
 
 /// The width of a timeline's bars, in characters.
 const TIMELINE_WIDTH_CHARS: usize = 40;
@@ -86,8 +97,9 @@ pub struct Limits {
     pub max_states_per_partition: u64,
     /// Partitions with more operations are not searched ([`Unknown`]).
     pub max_operations_per_partition: usize,
-    /// Re-checks spent shrinking each violation's window.
-    pub max_shrink_checks: u32,
+    /// Configurations the re-checks that shrink a violation's window may
+    /// explore in total.
+    pub max_shrink_states: u64,
 }
 
 impl Default for Limits {
@@ -95,7 +107,7 @@ impl Default for Limits {
         Self {
             max_states_per_partition: DEFAULT_MAX_STATES_PER_PARTITION,
             max_operations_per_partition: DEFAULT_MAX_OPERATIONS_PER_PARTITION,
-            max_shrink_checks: DEFAULT_MAX_SHRINK_CHECKS,
+            max_shrink_states: DEFAULT_MAX_SHRINK_STATES,
         }
     }
 }
@@ -135,6 +147,9 @@ pub struct Stats {
     pub partitions: usize,
     /// Configurations explored, over all partitions.
     pub states: u64,
+    /// Partitions of keys joined by copies whose joint search was past
+    /// its bound, checked key by key with their copies split (weaker).
+    pub split_partitions: usize,
 }
 
 /// The verdict on a history.
@@ -220,40 +235,56 @@ pub fn check_with(history: &History, limits: &Limits) -> Report {
             });
             continue;
         }
+        let joined = partition.keys.len() > 1;
+        let first_limit = if joined {
+            limits.max_states_per_partition.min(JOINT_MAX_STATES)
+        } else {
+            limits.max_states_per_partition
+        };
         let outcome = search::search(
             &partition.ops,
             partition.keys.len(),
             &model.versions,
-            limits.max_states_per_partition,
+            first_limit,
         );
+        let judge = Judge {
+            history,
+            model: &model,
+            key_names: &key_names,
+            limits,
+        };
         match outcome {
-            SearchOutcome::Linearizable { states } => report.stats.states += states,
-            SearchOutcome::Unknown { states } => {
+            SearchOutcome::Unknown { states } if joined => {
                 report.stats.states += states;
-                report.unknown.push(Unknown {
-                    keys: sorted_names,
-                    operations: partition.ops.len(),
-                    reason: format!(
-                        "the search explored more than the bound of {} configurations of {} \
-                         operations without a verdict",
+                report.stats.split_partitions += 1;
+                let (versions, by_key) = split_copies(&partition.ops, &model.versions, &key_names);
+                for (key, ops) in by_key.iter().enumerate() {
+                    if ops.is_empty() {
+                        continue;
+                    }
+                    let outcome = search::search(
+                        ops,
+                        partition.keys.len(),
+                        &versions,
                         limits.max_states_per_partition,
-                        partition.ops.len()
-                    ),
-                });
+                    );
+                    judge.record(
+                        &mut report,
+                        ops,
+                        &versions,
+                        vec![key_names[key].clone()],
+                        outcome,
+                    );
+                }
             }
-            SearchOutcome::Violated { failure, states } => {
-                report.stats.states += states;
-                let context = Context {
-                    model: &model,
-                    ops: &partition.ops,
-                    key_names: &key_names,
-                };
-                report.violations.push(context.violation(
-                    history,
-                    &failure,
+            outcome => {
+                judge.record(
+                    &mut report,
+                    &partition.ops,
+                    &model.versions,
                     sorted_names,
-                    limits.max_shrink_checks,
-                ));
+                    outcome,
+                );
             }
         }
     }
@@ -261,6 +292,162 @@ pub fn check_with(history: &History, limits: &Limits) -> Report {
         .violations
         .sort_by(|a, b| (&a.entries, a.rule).cmp(&(&b.entries, b.rule)));
     report
+}
+
+/// What turns a search's outcome into the report's entries.
+struct Judge<'a> {
+    history: &'a History,
+    model: &'a Model,
+    key_names: &'a [String],
+    limits: &'a Limits,
+}
+
+impl Judge<'_> {
+    fn record(
+        &self,
+        report: &mut Report,
+        ops: &[Op],
+        versions: &[Version],
+        keys: Vec<String>,
+        outcome: SearchOutcome,
+    ) {
+        match outcome {
+            SearchOutcome::Linearizable { states } => report.stats.states += states,
+            SearchOutcome::Unknown { states } => {
+                report.stats.states += states;
+                report.unknown.push(Unknown {
+                    keys,
+                    operations: ops.len(),
+                    reason: format!(
+                        "the search explored more than the bound of {} configurations of {} \
+                         operations without a verdict",
+                        self.limits.max_states_per_partition,
+                        ops.len()
+                    ),
+                });
+            }
+            SearchOutcome::Violated { failure, states } => {
+                report.stats.states += states;
+                let context = Context {
+                    model: self.model,
+                    versions,
+                    ops,
+                    key_names: self.key_names,
+                };
+                report.violations.push(context.violation(
+                    self.history,
+                    &failure,
+                    keys,
+                    self.limits.max_shrink_states,
+                ));
+            }
+        }
+    }
+}
+
+/// A partition's operations with its copies split in two: an
+/// acknowledged copy becomes a read of its source that saw the version the
+/// copy answered (its ETag) and a write of that version to the
+/// destination under the destination's condition; an indeterminate one,
+/// optional writes to the destination of each version its readers could
+/// tell apart; a refused one is dropped. Each key can then be searched
+/// alone. Returned per key (renamed `0..key_names.len()`), with the
+/// versions extended by any the copies answered that no write produced.
+///
+/// A relaxation: the two halves of a copy no longer have to happen at the
+/// same instant, an indeterminate copy may take effect with several
+/// versions, and a refusal is not checked against the state. Whatever
+/// violates it violates the exact model; it may miss what only the joint
+/// search would find.
+fn split_copies(
+    ops: &[Op],
+    versions: &[Version],
+    key_names: &[String],
+) -> (Vec<Version>, Vec<Vec<Op>>) {
+    let mut versions = versions.to_vec();
+    let mut version_of_etag: HashMap<u32, u32> = HashMap::new();
+    for (id, version) in versions.iter().enumerate() {
+        if let Some(etag) = version.etag {
+            version_of_etag
+                .entry(etag)
+                .or_insert(u32::try_from(id).expect("fewer than 2^32 versions"));
+        }
+    }
+    let mut by_key: Vec<Vec<Op>> = vec![Vec::new(); key_names.len()];
+    let mut in_doubt = Vec::new();
+    for op in ops {
+        let Action::Copy {
+            source,
+            destination,
+            destination_cond,
+            reply_etag,
+            ..
+        } = op.action
+        else {
+            by_key[op.action.keys().0 as usize].push(op.clone());
+            continue;
+        };
+        match (op.expect, reply_etag) {
+            (Expect::Effect, Some(etag)) => {
+                let version = *version_of_etag.entry(etag).or_insert_with(|| {
+                    versions.push(Version {
+                        value: model::UNOBSERVED_VALUE,
+                        etag: Some(etag),
+                    });
+                    u32::try_from(versions.len() - 1).expect("fewer than 2^32 versions")
+                });
+                by_key[source as usize].push(Op {
+                    action: Action::Read {
+                        key: source,
+                        seen: version,
+                    },
+                    ..op.clone()
+                });
+                by_key[destination as usize].push(Op {
+                    action: Action::Write {
+                        key: destination,
+                        version,
+                        cond: destination_cond,
+                    },
+                    ..op.clone()
+                });
+            }
+            (Expect::Rejected(_), _) => {}
+            _ => in_doubt.push((op, destination, destination_cond)),
+        }
+    }
+    for (op, destination, cond) in in_doubt {
+        let mut told_apart = BTreeSet::from([model::UNOBSERVED_VERSION]);
+        for other in &by_key[destination as usize] {
+            match other.action {
+                Action::Read { seen, .. } if seen != ABSENT => {
+                    told_apart.insert(seen);
+                }
+                Action::Write {
+                    cond: Cond::Matches(etag),
+                    ..
+                }
+                | Action::Delete {
+                    cond: Cond::Matches(etag),
+                    ..
+                } => told_apart.extend(version_of_etag.get(&etag)),
+                _ => {}
+            }
+        }
+        for version in told_apart {
+            by_key[destination as usize].push(Op {
+                action: Action::Write {
+                    key: destination,
+                    version,
+                    cond,
+                },
+                expect: Expect::Maybe,
+                deadline_ns: None,
+                ..op.clone()
+            });
+        }
+    }
+    (versions, by_key)
 }
 
 /// The operations of a group of keys linked by copies, with the keys
@@ -329,6 +516,7 @@ fn partitions(model: &Model) -> Vec<Partition> {
 /// A partition being explained.
 struct Context<'m> {
     model: &'m Model,
+    versions: &'m [Version],
     ops: &'m [Op],
     key_names: &'m [String],
 }
@@ -342,7 +530,7 @@ impl Context<'_> {
         if state == ABSENT {
             return "nothing (absent)".to_owned();
         }
-        let version = self.model.versions[state as usize];
+        let version = self.versions[state as usize];
         let etag = version
             .etag
             .map_or("unknown", |etag| &self.model.etags[etag as usize]);
@@ -354,9 +542,10 @@ impl Context<'_> {
 
     /// The rule broken where `op` met `state`, and why.
     fn explain(&self, op: &Op, state: &[u32]) -> (&'static str, String) {
-        let versions = &self.model.versions;
+        let versions = self.versions;
         let entries = &op.entries;
         let condition_rule = |cond: Cond| match (op.origin, cond) {
+            (Origin::Copy, _) => "C7",
             (_, Cond::Absent) => "C1",
             (Origin::Multipart, _) => "C6",
             (Origin::Delete | Origin::DeleteRetry, _) => "C6a",
@@ -382,7 +571,13 @@ impl Context<'_> {
                 let same_value_other_etag = seen != ABSENT
                     && current != ABSENT
                     && versions[seen as usize].value == versions[current as usize].value;
-                let rule = if same_value_other_etag { "E2" } else { "E4" };
+                let rule = match (op.origin, same_value_other_etag) {
+                    // The read half of a split copy: the source state
+                    // used is the state copied.
+                    (Origin::Copy, _) => "C8",
+                    (_, true) => "E2",
+                    (_, false) => "E4",
+                };
                 (
                     rule,
                     format!(
@@ -493,18 +688,30 @@ impl Context<'_> {
     }
 
     /// Whether `subset` of the operations still fails at the operation
-    /// with first entry `target_entry`, breaking `rule`.
-    fn still_fails(&self, subset: &[usize], target_entry: u64, rule: &str) -> bool {
+    /// with first entry `target_entry`, breaking `rule`; the search spends
+    /// from `budget_states`, and a search past its share is no failure.
+    fn still_fails(
+        &self,
+        subset: &[usize],
+        target_entry: u64,
+        rule: &str,
+        budget_states: &mut u64,
+    ) -> bool {
         let ops: Vec<Op> = subset
             .iter()
             .map(|&index| self.ops[index].clone())
             .collect();
-        match search::search(
+        let outcome = search::search(
             &ops,
             self.key_names.len(),
-            &self.model.versions,
-            SHRINK_MAX_STATES,
-        ) {
+            self.versions,
+            SHRINK_CHECK_MAX_STATES.min(*budget_states),
+        );
+        let (SearchOutcome::Linearizable { states }
+        | SearchOutcome::Unknown { states }
+        | SearchOutcome::Violated { states, .. }) = outcome;
+        *budget_states = budget_states.saturating_sub(states.max(1));
+        match outcome {
             SearchOutcome::Violated { failure, .. } => {
                 let op = &ops[failure.target];
                 op.entries[0] == target_entry && self.explain(op, &failure.state).0 == rule
@@ -517,7 +724,7 @@ impl Context<'_> {
     /// version a read returned, the ETag a condition names. Removing all
     /// of them would make it fail for a reason the history does not have.
     fn producers(&self) -> Vec<Vec<Vec<usize>>> {
-        let versions = &self.model.versions;
+        let versions = self.versions;
         let mut by_version: HashMap<u32, Vec<usize>> = HashMap::new();
         let mut by_etag: HashMap<u32, Vec<usize>> = HashMap::new();
         for (index, op) in self.ops.iter().enumerate() {
@@ -568,7 +775,7 @@ impl Context<'_> {
     /// The smallest window found that still fails as `failure` does.
     /// Copies are kept, and so is, for every operation kept, one writer of
     /// what it observed.
-    fn shrink(&self, failure: &Failure, rule: &str, max_checks: u32) -> Vec<usize> {
+    fn shrink(&self, failure: &Failure, rule: &str, max_states: u64) -> Vec<usize> {
         let producers = self.producers();
         let explained = |subset: &[usize]| {
             let mut kept = vec![false; self.ops.len()];
@@ -584,14 +791,13 @@ impl Context<'_> {
         let target = &self.ops[failure.target];
         let target_entry = target.entries[0];
         let deadline_ns = target.deadline_ns.unwrap_or(u64::MAX);
-        let mut budget = max_checks;
+        let mut budget = max_states;
         let mut kept: Vec<usize> = (0..self.ops.len())
             .filter(|&index| self.ops[index].invoke_ns <= deadline_ns)
             .collect();
-        if budget == 0 || !self.still_fails(&kept, target_entry, rule) {
+        if !self.still_fails(&kept, target_entry, rule, &mut budget) {
             kept = (0..self.ops.len()).collect();
         }
-        budget = budget.saturating_sub(1);
         let mut chunk = kept.len() / 2;
         while chunk > 0 && budget > 0 {
             let mut start = 0;
@@ -606,8 +812,7 @@ impl Context<'_> {
                     start = end;
                     continue;
                 }
-                budget -= 1;
-                if self.still_fails(&candidate, target_entry, rule) {
+                if self.still_fails(&candidate, target_entry, rule, &mut budget) {
                     kept = candidate;
                 } else {
                     start = end;
@@ -623,11 +828,11 @@ impl Context<'_> {
         history: &History,
         failure: &Failure,
         keys: Vec<String>,
-        max_shrink_checks: u32,
+        max_shrink_states: u64,
     ) -> Violation {
         let target = &self.ops[failure.target];
         let (rule, explanation) = self.explain(target, &failure.state);
-        let window = self.shrink(failure, rule, max_shrink_checks);
+        let window = self.shrink(failure, rule, max_shrink_states);
         let entries: BTreeSet<u64> = window
             .iter()
             .flat_map(|&index| self.ops[index].entries.iter().copied())

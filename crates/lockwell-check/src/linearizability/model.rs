@@ -48,8 +48,10 @@ use crate::history::{Entry, History, OpResult, Outcome, Precondition, Request};
 /// The register state of an absent key.
 pub(crate) const ABSENT: u32 = u32::MAX;
 
-/// The version every unobserved value collapses into, when collapsing.
-const UNOBSERVED_VERSION: u32 = 0;
+/// The version every unobserved value collapses into, when collapsing,
+/// and its value.
+pub(crate) const UNOBSERVED_VERSION: u32 = 0;
+pub(crate) const UNOBSERVED_VALUE: u32 = 0;
 
 /// An index into [`Model::keys`].
 pub(crate) type KeyId = u32;
@@ -412,6 +414,7 @@ pub(crate) fn build(history: &History, collapse_unobserved: bool) -> Model {
         // Its ETag matches nothing: the real ETags of unobserved values
         // are named by no request and no answer.
         let placeholder = interner.value("<a value nobody read>");
+        debug_assert_eq!(placeholder, UNOBSERVED_VALUE);
         let placeholder_etag = interner.etag("<an ETag nobody named>");
         let unobserved = interner.version(Version {
             value: placeholder,

@@ -12,7 +12,12 @@
 //! registers, and which operations that could still matter are used; one
 //! seen before is not explored again.
 //!
-//! Two cheap prunings, both exact:
+//! Prunings, all exact (the brute-force cross-check in the tests holds
+//! them to it):
+//! - just in time: when the target can happen now, nothing is placed
+//!   before it that could as well come after it (see [`needed`]); on a
+//!   single key, an optional operation is placed only if it enables the
+//!   target or another candidate (see [`enabling`]);
 //! - optional operations with the same action (the same key, condition
 //!   and version, e.g. two indeterminate puts of values nobody read) are
 //!   interchangeable once both are invoked, so only the first unused one of
@@ -21,10 +26,12 @@
 //!   tried: doing nothing is the same as never taking effect.
 //!
 //! The optional operations with no deadline stay available to the end;
-//! which of them are used goes into the configuration as a 128-bit
-//! Zobrist hash (two independent 64-bit ones), so a configuration stays
-//! small however long the partition. Two different sets share a hash with
-//! a probability near 2^-128 per pair.
+//! which of them are used, and the registers, go into the configuration as
+//! 128-bit Zobrist hashes (two independent 64-bit ones), so a
+//! configuration stays small however long the partition and however many
+//! keys copies join into it. Two different ones share a hash with a
+//! probability near 2^-128 per pair; a collision could only make the
+//! search skip a configuration it has not seen.
 //!
 //! The search explores at most a given number of configurations and then
 //! gives up: [`SearchOutcome::Unknown`], never a hang.
@@ -127,11 +134,20 @@ struct Prepared<'o> {
     /// Whether optional operations with a deadline exist: then the latest
     /// invocation placed so far decides which of them may still come.
     bounded_optionals: bool,
-    has_copies: bool,
+    /// Per key: whether a copy reads it.
+    copied_from: Vec<bool>,
+    /// Whether every operation is on one key, and no copy.
+    single_key: bool,
 }
 
 impl<'o> Prepared<'o> {
-    fn new(ops: &'o [Op]) -> Self {
+    fn new(ops: &'o [Op], key_count: usize) -> Self {
+        let mut copied_from = vec![false; key_count];
+        for op in ops {
+            if let Action::Copy { source, .. } = op.action {
+                copied_from[source as usize] = true;
+            }
+        }
         let mut returns: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].required()).collect();
         returns.sort_by_key(|&i| (ops[i].deadline_ns, i));
         let mut timed: Vec<usize> = (0..ops.len())
@@ -158,9 +174,10 @@ impl<'o> Prepared<'o> {
             bounded_optionals: ops
                 .iter()
                 .any(|op| !op.required() && op.deadline_ns.is_some()),
-            has_copies: ops
+            single_key: ops
                 .iter()
-                .any(|op| matches!(op.action, Action::Copy { .. })),
+                .all(|op| op.action.keys() == (ops[0].action.keys().0, None)),
+            copied_from,
             returns,
             timed,
             floating,
@@ -200,6 +217,8 @@ struct Frame {
 /// The mutable part of the walk.
 struct Walk {
     state: Vec<u32>,
+    /// Zobrist hash of `state` (absent keys contribute nothing).
+    state_hash: (u64, u64),
     used: Vec<bool>,
     /// Zobrist hash of the used floating operations.
     used_floating: (u64, u64),
@@ -213,12 +232,13 @@ pub(crate) fn search(
     versions: &[Version],
     max_states: u64,
 ) -> SearchOutcome {
-    let prepared = Prepared::new(ops);
+    let prepared = Prepared::new(ops, key_count);
     if prepared.returns.is_empty() {
         return SearchOutcome::Linearizable { states: 0 };
     }
     let mut walk = Walk {
         state: vec![ABSENT; key_count],
+        state_hash: (0, 0),
         used: vec![false; ops.len()],
         used_floating: (0, 0),
     };
@@ -252,9 +272,16 @@ pub(crate) fn search(
                 frame.needed = if frame.obligated {
                     Needed::Anything
                 } else {
-                    needed(&ops[target], &walk.state, versions, prepared.has_copies)
+                    needed(&ops[target], &walk.state, versions, &prepared.copied_from)
                 };
-                frame.candidates = Some(candidates(&prepared, frame, target, &walk, frame.needed));
+                frame.candidates = Some(candidates(
+                    &prepared,
+                    frame,
+                    target,
+                    &walk,
+                    frame.needed,
+                    versions,
+                ));
             }
             let next = frame
                 .candidates
@@ -281,7 +308,7 @@ pub(crate) fn search(
         }
         let previous = change.map(|(key, new)| {
             let previous = walk.state[key as usize];
-            walk.state[key as usize] = new;
+            set_register(&mut walk, key, new);
             (key, previous)
         });
         walk.used[op] = true;
@@ -351,9 +378,26 @@ fn toggle_floating(prepared: &Prepared<'_>, walk: &mut Walk, op: usize) {
     walk.used_floating.1 ^= low;
 }
 
+/// The Zobrist key of `key` holding `register`.
+fn register_hash(key: u32, register: u32) -> (u64, u64) {
+    if register == ABSENT {
+        return (0, 0);
+    }
+    let seed = (u64::from(key) << 32 | u64::from(register)).wrapping_mul(3);
+    (splitmix64(seed), splitmix64(seed + 1))
+}
+
+fn set_register(walk: &mut Walk, key: u32, register: u32) {
+    let old = register_hash(key, walk.state[key as usize]);
+    let new = register_hash(key, register);
+    walk.state_hash.0 ^= old.0 ^ new.0;
+    walk.state_hash.1 ^= old.1 ^ new.1;
+    walk.state[key as usize] = register;
+}
+
 fn undo(prepared: &Prepared<'_>, walk: &mut Walk, op: usize, change: Change) {
     if let Some((key, previous)) = change {
-        walk.state[key as usize] = previous;
+        set_register(walk, key, previous);
     }
     walk.used[op] = false;
     if prepared.ops[op].deadline_ns.is_none() {
@@ -377,7 +421,7 @@ fn configuration(
     let timed_high = prepared
         .timed_invokes_ns
         .partition_point(|&invoke_ns| invoke_ns <= deadline_ns);
-    let mut words = Vec::with_capacity(walk.state.len() + 12);
+    let mut words = Vec::with_capacity(16);
     words.push(u32::try_from(r).expect("fewer than 2^32 operations"));
     words.push(u32::try_from(timed_low).expect("fewer than 2^32 operations"));
     words.push(u32::from(obligated));
@@ -385,11 +429,15 @@ fn configuration(
         words.push((max_invoke_ns >> 32) as u32);
         words.push(max_invoke_ns as u32);
     }
-    for (high, low) in [walk.used_floating.0, walk.used_floating.1].map(|hash| (hash >> 32, hash)) {
-        words.push(high as u32);
-        words.push(low as u32);
+    for hash in [
+        walk.used_floating.0,
+        walk.used_floating.1,
+        walk.state_hash.0,
+        walk.state_hash.1,
+    ] {
+        words.push((hash >> 32) as u32);
+        words.push(hash as u32);
     }
-    words.extend_from_slice(&walk.state);
     for index in timed_low..timed_high.max(timed_low) {
         if walk.used[prepared.timed[index]] {
             words.push(u32::try_from(index).expect("fewer than 2^32 operations"));
@@ -402,15 +450,15 @@ fn configuration(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Needed {
     /// The target cannot happen now (or is a copy, whose result depends
-    /// on its source; or the partition has copies, which can see a key's
-    /// intermediate versions): anything that may come before it.
+    /// on its source; or overwrites a key copies read, which can see the
+    /// key's intermediate versions): anything that may come before it.
     Anything,
     /// The target can happen now and changes nothing (a read, a refusal):
     /// only optional operations that must come before it or never.
     OnlyExpiring,
-    /// The target can happen now and overwrites its key, in a partition
-    /// without copies: anything, but after an optional operation a
-    /// required one must come before the target.
+    /// The target can happen now and overwrites its key, which no copy
+    /// reads: anything, but after an optional operation a required one
+    /// must come before the target.
     RequiredBeforeOverwrite,
 }
 
@@ -422,19 +470,22 @@ enum Needed {
 /// before it sees the same state after it; only an optional operation
 /// whose deadline is before the target's invocation cannot move after it.
 ///
-/// A write or delete of the only key of a partition without copies erases
-/// what the operations before it did to the key, so optional operations
-/// just before it are useless; they matter only when a required operation
-/// between them and the target needs their effect. The frame after an
+/// A write or delete of a key erases what the operations before it did
+/// to the key, and commutes with operations on other keys that do not
+/// read it: unless a copy reads the key, optional operations just before
+/// it are useless; they matter only when a required operation between
+/// them and the target needs their effect. The frame after an
 /// optional operation placed there is therefore "obligated": the target
 /// is not tried until a required operation has been placed.
-fn needed(target: &Op, state: &[u32], versions: &[Version], has_copies: bool) -> Needed {
+fn needed(target: &Op, state: &[u32], versions: &[Version], copied_from: &[bool]) -> Needed {
     if model::step(target, state, versions).is_none() {
         return Needed::Anything;
     }
     match (target.action, target.expect) {
         (Action::Copy { .. }, _) => Needed::Anything,
-        (Action::Write { .. } | Action::Delete { .. }, Expect::Effect) if has_copies => {
+        (Action::Write { key, .. } | Action::Delete { key, .. }, Expect::Effect)
+            if copied_from[key as usize] =>
+        {
             Needed::Anything
         }
         (Action::Write { .. } | Action::Delete { .. }, Expect::Effect) => {
@@ -453,6 +504,7 @@ fn candidates(
     target: usize,
     walk: &Walk,
     needed: Needed,
+    versions: &[Version],
 ) -> Vec<usize> {
     let ops = prepared.ops;
     let target_invoke_ns = ops[target].invoke_ns;
@@ -480,6 +532,9 @@ fn candidates(
             found.push(op);
         }
     }
+    if prepared.single_key && needed == Needed::Anything && !frame.obligated {
+        found = enabling(prepared, target, found, &walk.state, versions);
+    }
     found.sort_by_key(|&op| {
         (
             promise(&ops[target], &ops[op]),
@@ -489,6 +544,48 @@ fn candidates(
         )
     });
     found
+}
+
+/// On a single key, an optional operation placed before the target is
+/// useful only if the operation right after it needs it: a read or
+/// refusal would otherwise see the same state without it, a write would
+/// erase it. So in a shortest linearization every optional operation
+/// enables the next one (which fails before it and can happen after it),
+/// the last one the target. The optional candidates that enable neither the
+/// target nor another candidate are dropped.
+fn enabling(
+    prepared: &Prepared<'_>,
+    target: usize,
+    found: Vec<usize>,
+    state: &[u32],
+    versions: &[Version],
+) -> Vec<usize> {
+    let ops = prepared.ops;
+    let mut after = state.to_vec();
+    let blocked: Vec<usize> = found
+        .iter()
+        .copied()
+        .chain([target])
+        .filter(|&op| model::step(&ops[op], state, versions).is_none())
+        .collect();
+    found
+        .iter()
+        .copied()
+        .filter(|&op| {
+            if ops[op].required() {
+                return true;
+            }
+            let Some(Some((key, new))) = model::step(&ops[op], state, versions) else {
+                return true;
+            };
+            after[key as usize] = new;
+            let enables = blocked
+                .iter()
+                .any(|&next| next != op && model::step(&ops[next], &after, versions).is_some());
+            after[key as usize] = state[key as usize];
+            enables
+        })
+        .collect()
 }
 
 /// 0: `candidate` installs what `target` needs; 1: it writes a key the

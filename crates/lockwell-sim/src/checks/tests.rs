@@ -369,7 +369,7 @@ fn each_check_passes_a_correct_history_and_names_the_rule_of_a_broken_one() {
         ),
     ];
     for (name, mix, entries, final_value, expected) in cases {
-        let violations = check(&history(&entries, final_value), &spec(mix), CHECKER);
+        let violations = rule_checks(&history(&entries, final_value), &spec(mix), CHECKER);
         let mut found = rules(&violations);
         let mut expected = expected;
         found.sort_unstable();
@@ -407,4 +407,54 @@ fn liveness_a_final_read_without_an_answer() {
     );
     let violations = check(&recorder.history(10), &spec(PUTS), CHECKER);
     assert_eq!(rules(&violations), ["liveness"]);
+}
+
+/// The full check adds the linearizability checker: it finds what the
+/// rule checks, which look at rounds, counters and final states, cannot.
+#[test]
+fn the_linearizability_checker_finds_what_the_rule_checks_miss() {
+    let none = || Precondition::None;
+    let get = || Request::Get {
+        key: "k".to_owned(),
+    };
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(&str, Vec<(u32, Request, Outcome, u64, u64)>, Vec<&str>)> = vec![
+        (
+            "e4_a_correct_history_passes_both",
+            vec![
+                (0, put("a", none(), None), ok_written("a"), 0, 10),
+                (1, get(), read(Some("a")), 20, 30),
+                (0, put("b", none(), None), ok_written("b"), 40, 50),
+            ],
+            vec![],
+        ),
+        (
+            "e4_a_stale_read_in_the_middle_of_the_run",
+            vec![
+                (0, put("a", none(), None), ok_written("a"), 0, 10),
+                (0, put("b", none(), None), ok_written("b"), 20, 30),
+                (1, get(), read(Some("a")), 40, 50),
+            ],
+            vec!["E4"],
+        ),
+    ];
+    for (name, entries, expected) in cases {
+        let history = history(&entries, Some("b"));
+        assert!(
+            rule_checks(&history, &spec(PUTS), CHECKER).is_empty(),
+            "{name}"
+        );
+        let violations = check(&history, &spec(PUTS), CHECKER);
+        assert_eq!(rules(&violations), expected, "{name}: {violations:#?}");
+        for violation in &violations {
+            assert!(
+                violation.message.contains("not linearizable on k"),
+                "{violation:#?}"
+            );
+            assert!(
+                violation.message.contains("get k -> read"),
+                "{violation:#?}"
+            );
+        }
+    }
 }
