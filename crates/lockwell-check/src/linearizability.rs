@@ -352,7 +352,8 @@ impl Judge<'_> {
 /// optional writes to the destination of each version its readers could
 /// tell apart; a refused one is dropped. Each key can then be searched
 /// alone. Returned per key (renamed `0..key_names.len()`), with the
-/// versions extended by any the copies answered that no write produced.
+/// versions extended by the ETags copies answered that no known version
+/// has (a multipart's nobody read).
 ///
 /// A relaxation: the two halves of a copy no longer have to happen at the
 /// same instant, an indeterminate copy may take effect with several
@@ -389,20 +390,28 @@ fn split_copies(
         };
         match (op.expect, reply_etag) {
             (Expect::Effect, Some(etag)) => {
-                let version = *version_of_etag.entry(etag).or_insert_with(|| {
+                // An ETag no version has is a multipart's that nobody
+                // read: the source half cannot name its version, and is
+                // dropped.
+                let version = if let Some(&version) = version_of_etag.get(&etag) {
+                    by_key[source as usize].push(Op {
+                        action: Action::Read {
+                            key: source,
+                            seen: version,
+                        },
+                        ..op.clone()
+                    });
+                    version
+                } else {
                     versions.push(Version {
                         value: model::UNOBSERVED_VALUE,
                         etag: Some(etag),
                     });
-                    u32::try_from(versions.len() - 1).expect("fewer than 2^32 versions")
-                });
-                by_key[source as usize].push(Op {
-                    action: Action::Read {
-                        key: source,
-                        seen: version,
-                    },
-                    ..op.clone()
-                });
+                    let version =
+                        u32::try_from(versions.len() - 1).expect("fewer than 2^32 versions");
+                    version_of_etag.insert(etag, version);
+                    version
+                };
                 by_key[destination as usize].push(Op {
                     action: Action::Write {
                         key: destination,
