@@ -37,6 +37,8 @@ pub fn run(args: &DashArgs) -> anyhow::Result<()> {
         write!(stdout, "{}", list_text(&dir))?;
         return Ok(());
     }
+    // A results folder of a few hundred runs takes seconds to read.
+    eprintln!("reading {} ...", args.dir.display());
     lockwell_tui::terminal::run_dash(&args.dir, args.select.as_deref())
         .with_context(|| format!("lockwell dash {}", args.dir.display()))
 }
