@@ -61,7 +61,10 @@ fn size(criterion: &mut Criterion) {
 fn concurrency(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("processes");
     group.sample_size(10);
-    for processes in [2, 4, 8, 16, 32, 64] {
+    // 64 processes on 10 keys go past the bound in some partitions
+    // (Unknown after 2,000,000 configurations each): a minute per check,
+    // too slow to sample; `describe` still shows its verdict.
+    for processes in [2, 4, 8, 16, 32] {
         let history = history(20_000, 10, processes, 100, false);
         describe(
             &format!("processes {processes}"),

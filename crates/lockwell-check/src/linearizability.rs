@@ -28,18 +28,18 @@
 //! edges are copies (a union-find over the keys), each searched as a
 //! whole with one register per key. The model is exact across a copy; the
 //! price is a larger search where copies chain many keys. So a joined
-//! partition gets a first search of at most `JOINT_MAX_STATES`
-//! configurations; past that, its copies are split into a read of the
-//! source and a write of the destination, and each key is searched alone
-//! (`split_copies` says what that no longer checks). A violation found
-//! then is a violation of the exact model too; [`Stats::split_partitions`]
-//! counts the partitions checked that way.
+//! partition of at most `JOINT_MAX_KEYS` keys gets a first search of at
+//! most `JOINT_MAX_STATES` configurations; past either, its copies are
+//! split into a read of the source and a write of the destination, and
+//! each key is searched alone (`split_copies` says what that no longer
+//! checks). A violation found then is a violation of the exact model too;
+//! [`Stats::split_partitions`] counts the partitions checked that way.
 //!
 //! # The bound
 //!
-//! The search (the `search` module) is exponential in the worst case. It explores at
-//! most [`Limits::max_states_per_partition`] configurations per partition
-//! and refuses partitions of more than
+//! The search (the `search` module) is exponential in the worst case. It
+//! explores at most [`Limits::max_states_per_partition`] configurations
+//! per partition and refuses partitions of more than
 //! [`Limits::max_operations_per_partition`] operations; past either, the
 //! partition's verdict is [`Unknown`] with the reason, never a hang.
 //!
@@ -81,6 +81,11 @@ pub const DEFAULT_MAX_SHRINK_STATES: u64 = 200_000;
 /// before the copies are split and each key searched alone (see
 /// [`split_copies`]).
 const JOINT_MAX_STATES: u64 = 100_000;
+
+/// The most keys a partition joined by copies may have to be searched as
+/// a whole: a larger one goes straight to [`split_copies`], since its
+/// joint search would mostly spend its bound.
+const JOINT_MAX_KEYS: usize = 64;
 
 /// The configurations one re-check explores while shrinking: a window
 /// that needs more is not worth shrinking further.
@@ -236,17 +241,19 @@ pub fn check_with(history: &History, limits: &Limits) -> Report {
             continue;
         }
         let joined = partition.keys.len() > 1;
-        let first_limit = if joined {
-            limits.max_states_per_partition.min(JOINT_MAX_STATES)
+        let outcome = if partition.keys.len() > JOINT_MAX_KEYS {
+            SearchOutcome::Unknown { states: 0 }
+        } else if joined {
+            let limit = limits.max_states_per_partition.min(JOINT_MAX_STATES);
+            search::search(&partition.ops, partition.keys.len(), &model.versions, limit)
         } else {
-            limits.max_states_per_partition
+            search::search(
+                &partition.ops,
+                partition.keys.len(),
+                &model.versions,
+                limits.max_states_per_partition,
+            )
         };
-        let outcome = search::search(
-            &partition.ops,
-            partition.keys.len(),
-            &model.versions,
-            first_limit,
-        );
         let judge = Judge {
             history,
             model: &model,
