@@ -34,6 +34,34 @@ pub enum CasRetryPolicy {
     Backoff,
 }
 
+/// The backoff a losing CAS racer sleeps with, when its policy is
+/// [`CasRetryPolicy::Backoff`]: the flags `lockwell bench`, `bench sweep`
+/// and `lockwell plan` share.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct BackoffArgs {
+    /// Backoff: ceiling of the first delay, in microseconds; doubles per
+    /// loss up to the cap.
+    #[arg(long = "backoff-base-us", default_value_t = 20)]
+    pub base_us: u64,
+    /// Backoff: largest delay ceiling, in microseconds.
+    #[arg(long = "backoff-cap-us", default_value_t = 5_000)]
+    pub cap_us: u64,
+}
+
+impl BackoffArgs {
+    /// The load generator's retry behaviour for `policy`.
+    #[must_use]
+    pub fn cas_retry(self, policy: CasRetryPolicy) -> CasRetry {
+        match policy {
+            CasRetryPolicy::Immediate => CasRetry::Immediate,
+            CasRetryPolicy::Backoff => CasRetry::Backoff {
+                base_us: self.base_us,
+                cap_us: self.cap_us,
+            },
+        }
+    }
+}
+
 /// What `lockwell bench` measures: exactly one of the in-process store,
 /// our server, or any S3 endpoint.
 #[derive(Debug, Clone, clap::Args)]
@@ -109,13 +137,8 @@ pub struct BenchArgs {
     /// What a compare-and-swap racer does after a 412 or 409.
     #[arg(long, value_enum, default_value_t = CasRetryPolicy::Immediate)]
     pub cas_retry: CasRetryPolicy,
-    /// Backoff: ceiling of the first delay, in microseconds; doubles per
-    /// loss up to the cap.
-    #[arg(long, default_value_t = 20)]
-    pub backoff_base_us: u64,
-    /// Backoff: largest delay ceiling, in microseconds.
-    #[arg(long, default_value_t = 5_000)]
-    pub backoff_cap_us: u64,
+    #[command(flatten)]
+    pub backoff: BackoffArgs,
     /// Attempts after which a compare-and-swap gives up (its outcome is
     /// then 412).
     #[arg(long, default_value_t = 10_000)]
@@ -207,13 +230,7 @@ impl BenchArgs {
             zipf_exponent: self.zipf,
             mix: self.mix,
             payload_len_bytes: self.payload_bytes,
-            cas_retry: match self.cas_retry {
-                CasRetryPolicy::Immediate => CasRetry::Immediate,
-                CasRetryPolicy::Backoff => CasRetry::Backoff {
-                    base_us: self.backoff_base_us,
-                    cap_us: self.backoff_cap_us,
-                },
-            },
+            cas_retry: self.backoff.cas_retry(self.cas_retry),
             cas_max_attempts: self.cas_max_attempts,
             warmup_ms: whole_ms(self.warmup),
             stop: self

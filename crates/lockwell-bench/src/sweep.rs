@@ -33,12 +33,13 @@ use anyhow::{Context as _, ensure};
 use hdrhistogram::Histogram;
 use lockwell_results::{Better, Metric, ResultKind, RunResult};
 
-use crate::cli::{CasRetryPolicy, TargetArgs, WithTarget, parse_duration, with_target};
+use crate::cli::{
+    BackoffArgs, CasRetryPolicy, TargetArgs, WithTarget, parse_duration, with_target,
+};
 use crate::environment::{describe_environment, unix_ms_now};
 use crate::loadgen::clock::now;
 use crate::loadgen::{
-    self, CasRetry, HistogramKey, Histograms, LoadConfig, LoopMode, OpMix, StopAfter, Target,
-    new_histogram,
+    self, HistogramKey, Histograms, LoadConfig, LoopMode, OpMix, StopAfter, Target, new_histogram,
 };
 
 /// The index of a sweep folder.
@@ -86,12 +87,8 @@ pub struct SweepArgs {
     /// CAS retry policies.
     #[arg(long, value_delimiter = ',', value_enum, default_value = "immediate")]
     pub cas_retry: Vec<CasRetryPolicy>,
-    /// Backoff: ceiling of the first delay, in microseconds.
-    #[arg(long, default_value_t = 20)]
-    pub backoff_base_us: u64,
-    /// Backoff: largest delay ceiling, in microseconds.
-    #[arg(long, default_value_t = 5_000)]
-    pub backoff_cap_us: u64,
+    #[command(flatten)]
+    pub backoff: BackoffArgs,
     /// Attempts after which a compare-and-swap gives up.
     #[arg(long, default_value_t = 10_000)]
     pub cas_max_attempts: u32,
@@ -221,13 +218,7 @@ impl SweepArgs {
             zipf_exponent: point.zipf,
             mix: point.mix,
             payload_len_bytes: point.payload_bytes,
-            cas_retry: match point.cas_retry {
-                CasRetryPolicy::Immediate => CasRetry::Immediate,
-                CasRetryPolicy::Backoff => CasRetry::Backoff {
-                    base_us: self.backoff_base_us,
-                    cap_us: self.backoff_cap_us,
-                },
-            },
+            cas_retry: self.backoff.cas_retry(point.cas_retry),
             cas_max_attempts: self.cas_max_attempts,
             warmup_ms: whole_ms(warmup),
             stop: StopAfter::DurationMs(whole_ms(duration)),

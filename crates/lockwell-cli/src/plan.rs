@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail, ensure};
-use lockwell_bench::cli::CasRetryPolicy;
+use lockwell_bench::cli::{BackoffArgs, CasRetryPolicy};
 use lockwell_bench::loadgen::OpMix;
 use lockwell_plan::answer::{Deployment, GoodputAnswer, SloAnswer};
 use lockwell_plan::conflict::Backoff;
@@ -55,12 +55,8 @@ pub struct PlanArgs {
     /// What a CAS racer does after losing.
     #[arg(long, value_enum, default_value_t = CasRetryPolicy::Immediate)]
     pub cas_retry: CasRetryPolicy,
-    /// Backoff: ceiling of the first delay, in microseconds.
-    #[arg(long, default_value_t = 20)]
-    pub backoff_base_us: u64,
-    /// Backoff: largest delay ceiling, in microseconds.
-    #[arg(long, default_value_t = 5_000)]
-    pub backoff_cap_us: u64,
+    #[command(flatten)]
+    pub backoff: BackoffArgs,
     /// Closed-loop clients over all instances.
     #[arg(long)]
     pub clients: Option<u32>,
@@ -216,8 +212,8 @@ fn question(args: &PlanArgs) -> Question {
             backoff: match args.cas_retry {
                 CasRetryPolicy::Immediate => None,
                 CasRetryPolicy::Backoff => Some(Backoff {
-                    base_us: args.backoff_base_us,
-                    cap_us: args.backoff_cap_us,
+                    base_us: args.backoff.base_us,
+                    cap_us: args.backoff.cap_us,
                 }),
             },
         },
