@@ -72,6 +72,15 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, campaign: &Campaign, se
             violations_area,
         );
     } else {
+        // As wide as the longest rule id: `unchecked` and `liveness` are
+        // longer than the SPEC's ids, and a cut-off rule reads as another.
+        let rule_width = campaign
+            .violations
+            .iter()
+            .map(|violation| violation.rule.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("rule".len());
         let rows = campaign.violations.iter().map(|violation| {
             Row::new([
                 violation.seed.to_string(),
@@ -83,7 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, path: &str, campaign: &Campaign, se
             rows,
             [
                 Constraint::Length(12),
-                Constraint::Length(8),
+                Constraint::Length(u16::try_from(rule_width).unwrap_or(u16::MAX)),
                 Constraint::Fill(1),
             ],
         )
