@@ -90,18 +90,18 @@ fn md5_etag(value: &str) -> String {
     ETag::of_content(value.as_bytes()).to_string()
 }
 
-fn failed(status: u16, code: &str) -> Outcome {
+pub(crate) fn failed(status: u16, code: &str) -> Outcome {
     Outcome::Failed {
         status,
         code: code.to_owned(),
     }
 }
 
-fn precondition_failed() -> Outcome {
+pub(crate) fn precondition_failed() -> Outcome {
     failed(412, "PreconditionFailed")
 }
 
-fn no_such_key() -> Outcome {
+pub(crate) fn no_such_key() -> Outcome {
     failed(404, "NoSuchKey")
 }
 

@@ -138,6 +138,21 @@ impl Request {
             Self::Copy { destination, .. } => destination,
         }
     }
+
+    /// The idempotency key a put or multipart complete carried (I1): its
+    /// sends are one operation.
+    #[must_use]
+    pub fn idempotency_key(&self) -> Option<&str> {
+        match self {
+            Self::Put {
+                idempotency_key, ..
+            }
+            | Self::CompleteMultipart {
+                idempotency_key, ..
+            } => idempotency_key.as_deref(),
+            Self::Get { .. } | Self::Delete { .. } | Self::Copy { .. } => None,
+        }
+    }
 }
 
 /// What a successful request returned.

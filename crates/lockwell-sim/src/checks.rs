@@ -201,24 +201,12 @@ fn check_write_etags(entries: &[&Entry]) -> Vec<Violation> {
         .collect()
 }
 
-fn idempotency_key(request: &Request) -> Option<&str> {
-    match request {
-        Request::Put {
-            idempotency_key, ..
-        }
-        | Request::CompleteMultipart {
-            idempotency_key, ..
-        } => idempotency_key.as_deref(),
-        _ => None,
-    }
-}
-
 /// I1, I7: every answered send of one idempotency key reports the one
 /// effect: the same ETag, or the same precondition failure.
 fn check_idempotency(entries: &[&Entry]) -> Vec<Violation> {
     let mut groups: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
     for entry in entries {
-        if let Some(key) = idempotency_key(&entry.request) {
+        if let Some(key) = entry.request.idempotency_key() {
             groups.entry(key).or_default().push(entry);
         }
     }
@@ -264,7 +252,10 @@ fn latest_effect_ns(entry: &Entry, first_ack_by_key: &BTreeMap<&str, u64>) -> Op
         Outcome::Ok { .. } => Some(entry.complete_ns),
         _ => None,
     };
-    let by_key = idempotency_key(&entry.request).and_then(|key| first_ack_by_key.get(key).copied());
+    let by_key = entry
+        .request
+        .idempotency_key()
+        .and_then(|key| first_ack_by_key.get(key).copied());
     match (own, by_key) {
         (Some(own), Some(by_key)) => Some(own.min(by_key)),
         (own, by_key) => own.or(by_key),
@@ -274,7 +265,9 @@ fn latest_effect_ns(entry: &Entry, first_ack_by_key: &BTreeMap<&str, u64>) -> Op
 /// The earliest moment a write can have taken effect: its invocation, or
 /// the first send of its idempotency key.
 fn earliest_effect_ns(entry: &Entry, first_invoke_by_key: &BTreeMap<&str, u64>) -> u64 {
-    idempotency_key(&entry.request)
+    entry
+        .request
+        .idempotency_key()
         .and_then(|key| first_invoke_by_key.get(key).copied())
         .unwrap_or(entry.invoke_ns)
 }
@@ -307,14 +300,14 @@ fn check_durability(
 ) -> Vec<Violation> {
     let mut first_ack_by_key: BTreeMap<&str, u64> = BTreeMap::new();
     for entry in entries {
-        if let (Some(key), Outcome::Ok { .. }) = (idempotency_key(&entry.request), &entry.outcome) {
+        if let (Some(key), Outcome::Ok { .. }) = (entry.request.idempotency_key(), &entry.outcome) {
             let first = first_ack_by_key.entry(key).or_insert(entry.complete_ns);
             *first = (*first).min(entry.complete_ns);
         }
     }
     let mut first_invoke_by_key: BTreeMap<&str, u64> = BTreeMap::new();
     for entry in entries {
-        if let Some(key) = idempotency_key(&entry.request) {
+        if let Some(key) = entry.request.idempotency_key() {
             let first = first_invoke_by_key.entry(key).or_insert(entry.invoke_ns);
             *first = (*first).min(entry.invoke_ns);
         }
@@ -338,9 +331,9 @@ fn check_durability(
         // effect; the sends of one key began with the first of them.
         let superseded = |candidate: &Entry| {
             latest_effect_ns(candidate, &first_ack_by_key).is_some_and(|latest_ns| {
-                let group = idempotency_key(&candidate.request);
+                let group = candidate.request.idempotency_key();
                 writes.iter().any(|(other, _)| {
-                    let other_group = idempotency_key(&other.request);
+                    let other_group = other.request.idempotency_key();
                     matches!(other.outcome, Outcome::Ok { .. })
                         && (group.is_none() || other_group != group)
                         && earliest_effect_ns(other, &first_invoke_by_key) > latest_ns

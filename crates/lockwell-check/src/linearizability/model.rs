@@ -247,18 +247,6 @@ pub(crate) fn rejection(status: u16, code: &str) -> Option<Rejection> {
     }
 }
 
-fn idempotency_key(request: &Request) -> Option<&str> {
-    match request {
-        Request::Put {
-            idempotency_key, ..
-        }
-        | Request::CompleteMultipart {
-            idempotency_key, ..
-        } => idempotency_key.as_deref(),
-        _ => None,
-    }
-}
-
 /// The ETag a write's answers or reads show.
 fn written_etag(entry: &Entry) -> Option<&str> {
     match &entry.outcome {
@@ -434,7 +422,7 @@ pub(crate) fn build(history: &History, collapse_unobserved: bool) -> Model {
     // payload under the same key are refused (I2) and so take no effect.
     let mut idempotency_groups: BTreeMap<(&str, &str), Vec<&Entry>> = BTreeMap::new();
     for entry in &history.entries {
-        match idempotency_key(&entry.request) {
+        match entry.request.idempotency_key() {
             Some(idempotency_key) => idempotency_groups
                 .entry((entry.request.key(), idempotency_key))
                 .or_default()
@@ -703,7 +691,7 @@ impl Builder<'_> {
         for entry in sends {
             self.check_put_etag(entry, key);
         }
-        let idempotency_key = idempotency_key(&first.request).unwrap_or_default();
+        let idempotency_key = first.request.idempotency_key().unwrap_or_default();
         if written.len() > 1 {
             self.static_violations.push(StaticViolation {
                 rule: "I1",

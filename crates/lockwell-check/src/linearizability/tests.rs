@@ -1,7 +1,7 @@
 use lockwell_core::ETag;
 
 use super::*;
-use crate::generate::{self, GeneratorConfig};
+use crate::generate::{self, GeneratorConfig, failed, no_such_key, precondition_failed};
 use crate::history::{Api, HISTORY_FORMAT, HISTORY_FORMAT_VERSION, HistoryHeader};
 
 fn etag(value: &str) -> String {
@@ -82,21 +82,6 @@ fn deleted() -> Outcome {
     Outcome::Ok {
         result: OpResult::Deleted,
     }
-}
-
-fn failed(status: u16, code: &str) -> Outcome {
-    Outcome::Failed {
-        status,
-        code: code.to_owned(),
-    }
-}
-
-fn precondition_failed() -> Outcome {
-    failed(412, "PreconditionFailed")
-}
-
-fn no_such_key() -> Outcome {
-    failed(404, "NoSuchKey")
 }
 
 fn indeterminate() -> Outcome {
