@@ -445,27 +445,64 @@ fn sim_binary_with(command: &str, args: &[String]) -> Result<()> {
     sim_binary(&all)
 }
 
+/// Which `lockwell-sim` binary to build, each in its own target dir.
+#[derive(Clone, Copy)]
+enum SimBuild {
+    /// The shipped code, `target/sim`.
+    Correct,
+    /// With the `planted-bugs` feature, `target/sim-planted`.
+    Planted,
+}
+
+impl SimBuild {
+    fn target_dir(self) -> &'static str {
+        match self {
+            Self::Correct => SIM_TARGET_DIR,
+            Self::Planted => SIM_PLANTED_TARGET_DIR,
+        }
+    }
+
+    /// Where [`build_sim_binary`] leaves the binary.
+    fn binary(self) -> PathBuf {
+        Path::new(self.target_dir()).join("release/lockwell-sim")
+    }
+}
+
+/// Whether cargo's progress is shown while building.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CargoOutput {
+    Quiet,
+    Shown,
+}
+
+/// Builds the `lockwell-sim` binary in simulation mode (release) and
+/// returns its path.
+fn build_sim_binary(build: SimBuild, output: CargoOutput) -> Result<PathBuf> {
+    let target_dir = build.target_dir();
+    let mut args = vec![
+        "build",
+        "--release",
+        "-p",
+        "lockwell-sim",
+        "--bin",
+        "lockwell-sim",
+    ];
+    if output == CargoOutput::Quiet {
+        args.push("--quiet");
+    }
+    if let SimBuild::Planted = build {
+        args.extend(["--features", "planted-bugs"]);
+    }
+    args.extend(["--target-dir", target_dir]);
+    cargo(&args, &SIM_ENV)?;
+    Ok(build.binary())
+}
+
 /// Builds the planted `lockwell-sim` (feature `planted-bugs`, release,
 /// `target/sim-planted`) and runs `lockwell-sim <command> <args>`.
 fn planted_sim_binary_with(command: &str, args: &[String]) -> Result<()> {
-    cargo(
-        &[
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "lockwell-sim",
-            "--bin",
-            "lockwell-sim",
-            "--features",
-            "planted-bugs",
-            "--target-dir",
-            SIM_PLANTED_TARGET_DIR,
-        ],
-        &SIM_ENV,
-    )?;
-    let mut command_line =
-        Command::new(Path::new(SIM_PLANTED_TARGET_DIR).join("release/lockwell-sim"));
+    let binary = build_sim_binary(SimBuild::Planted, CargoOutput::Quiet)?;
+    let mut command_line = Command::new(binary);
     command_line.arg(command).args(args);
     check_status(
         command_line,
@@ -476,21 +513,8 @@ fn planted_sim_binary_with(command: &str, args: &[String]) -> Result<()> {
 /// Builds the `lockwell-sim` binary in simulation mode (release) and runs
 /// it with `args`.
 fn sim_binary(args: &[&str]) -> Result<()> {
-    cargo(
-        &[
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "lockwell-sim",
-            "--bin",
-            "lockwell-sim",
-            "--target-dir",
-            SIM_TARGET_DIR,
-        ],
-        &SIM_ENV,
-    )?;
-    let mut command = Command::new(Path::new(SIM_TARGET_DIR).join("release/lockwell-sim"));
+    let binary = build_sim_binary(SimBuild::Correct, CargoOutput::Quiet)?;
+    let mut command = Command::new(binary);
     command.args(args);
     check_status(command, &format!("lockwell-sim {}", args.join(" ")))
 }

@@ -19,7 +19,9 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 
-use crate::{SIM_ENV, SIM_TARGET_DIR, Step, cargo, check_status, repo_root, run_steps};
+use crate::{
+    CargoOutput, SimBuild, Step, build_sim_binary, cargo, check_status, repo_root, run_steps,
+};
 
 /// Seeds per shipped workload: about half a minute of campaigns on two
 /// cores (the slowest workload, cas-counter, runs about 6 seeds/s per
@@ -117,19 +119,7 @@ fn build() -> Result<()> {
         ],
         &[],
     )?;
-    cargo(
-        &[
-            "build",
-            "--release",
-            "-p",
-            "lockwell-sim",
-            "--bin",
-            "lockwell-sim",
-            "--target-dir",
-            SIM_TARGET_DIR,
-        ],
-        &SIM_ENV,
-    )
+    build_sim_binary(SimBuild::Correct, CargoOutput::Shown).map(drop)
 }
 
 fn campaign(workload: &str, run_folder: &Path) -> Result<()> {
@@ -139,7 +129,7 @@ fn campaign(workload: &str, run_folder: &Path) -> Result<()> {
          each history is checked against SPEC's rules. A violation prints the rule and the \
          command that replays its seed."
     ));
-    let mut command = Command::new(Path::new(SIM_TARGET_DIR).join("release/lockwell-sim"));
+    let mut command = Command::new(SimBuild::Correct.binary());
     command.args([
         "campaign",
         "--workload",
