@@ -31,6 +31,9 @@ const THINK_NS: u64 = 500;
 /// effect, in latencies.
 const LATE_EFFECT_LATENCIES: u64 = 8;
 
+/// The most sends of one request, the clients' own retries included (R3).
+const MAX_SENDS: u32 = 3;
+
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GeneratorConfig {
@@ -235,6 +238,10 @@ struct Slot {
     answer: Option<Outcome>,
     /// For a resend of an idempotency key: the first send's slot.
     first_send: Option<usize>,
+    /// Sends of the request (R3): a client resends an unconditional
+    /// DELETE whose answer was lost (R4), and each lost send may have
+    /// deleted.
+    sends: u32,
 }
 
 struct Simulation {
@@ -355,6 +362,30 @@ impl Simulation {
                 applied_ns + 1 + self.rng.below(LATENCY_NS),
             )
         };
+        let resent = matches!(
+            request,
+            Request::Delete {
+                condition: Precondition::None,
+                ..
+            }
+        );
+        let mut sends = 1;
+        // An answered delete may follow sends whose answers were lost.
+        if resent && !indeterminate {
+            while sends < MAX_SENDS
+                && self
+                    .rng
+                    .chance_per_mille(self.config.indeterminate_per_mille)
+            {
+                sends += 1;
+                // The lost send deleted, maybe after the answer to a later
+                // one, or never reached the store.
+                if self.rng.below(2) == 0 {
+                    let lost_ns = now_ns + 1 + self.rng.below(LATE_EFFECT_LATENCIES * LATENCY_NS);
+                    self.schedule(lost_ns, Event::Apply { slot });
+                }
+            }
+        }
         self.slots.push(Slot {
             process,
             op_index,
@@ -365,6 +396,7 @@ impl Simulation {
             indeterminate,
             answer: None,
             first_send,
+            sends,
         });
         if let Some(applied_ns) = applied_ns {
             self.schedule(applied_ns, Event::Apply { slot });
@@ -443,6 +475,7 @@ impl Simulation {
                 },
                 invoke_ns: slot.invoke_ns,
                 complete_ns: slot.complete_ns,
+                attempts: slot.sends,
                 outcome: match (slot.indeterminate, slot.answer) {
                     (false, Some(answer)) => answer,
                     _ => Outcome::Indeterminate {

@@ -51,7 +51,9 @@ use serde::{Deserialize, Serialize};
 pub const HISTORY_FORMAT: &str = "lockwell-history";
 
 /// The version of this format. A history of another version is refused.
-pub const HISTORY_FORMAT_VERSION: u32 = 1;
+/// Version 2 added [`Entry::attempts`]: without it a checker cannot bound
+/// how often a retried request took effect.
+pub const HISTORY_FORMAT_VERSION: u32 = 2;
 
 const POISONED: &str = "a client task panicked while recording the history";
 
@@ -208,8 +210,29 @@ pub struct Entry {
     /// When the answer arrived or the client gave up; the end of the run
     /// for a request still pending then. Never before `invoke_ns`.
     pub complete_ns: u64,
+    /// How many of the client library's attempts at the request may have
+    /// taken effect at the store, its own retries (R3, R4) included: an
+    /// attempt that certainly changed nothing (never sent, or answered
+    /// with a 4xx) does not count, so a 412 has 0. Written only when it
+    /// is not one. A retried DELETE is not idempotent in effect: each
+    /// attempt whose answer was lost may have deleted what was written
+    /// since, even after a later attempt was answered.
+    #[serde(default = "one_attempt", skip_serializing_if = "is_one_attempt")]
+    pub attempts: u32,
     pub request: Request,
     pub outcome: Outcome,
+}
+
+const fn one_attempt() -> u32 {
+    1
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+const fn is_one_attempt(attempts: &u32) -> bool {
+    *attempts == 1
 }
 
 /// What a client states when it issues a request.
@@ -378,7 +401,14 @@ struct Recorded {
     invocation: Invocation,
     invoke_ns: u64,
     /// When and how it ended; `None` while pending.
-    completion: Option<(u64, Outcome)>,
+    completion: Option<Completion>,
+}
+
+#[derive(Debug, Clone)]
+struct Completion {
+    complete_ns: u64,
+    attempts: u32,
+    outcome: Outcome,
 }
 
 impl HistoryRecorder {
@@ -413,11 +443,12 @@ impl HistoryRecorder {
         InvocationId(id)
     }
 
-    /// Records how the request `id` ended, at `now_ns`.
+    /// Records how the request `id` ended, at `now_ns`, after `attempts`
+    /// attempts that may have taken effect (see [`Entry::attempts`]).
     ///
     /// # Panics
     /// If `now_ns` is before the request's invocation: time runs forward.
-    pub fn complete(&self, id: InvocationId, outcome: Outcome, now_ns: u64) {
+    pub fn complete(&self, id: InvocationId, outcome: Outcome, attempts: u32, now_ns: u64) {
         let mut recording = self.lock();
         let entry = &mut recording.entries[usize::try_from(id.0).expect("an index")];
         assert!(
@@ -426,13 +457,20 @@ impl HistoryRecorder {
             id.0,
             entry.invoke_ns
         );
-        entry.completion = Some((now_ns, outcome));
+        entry.completion = Some(Completion {
+            complete_ns: now_ns,
+            attempts,
+            outcome,
+        });
     }
 
     /// The history so far, with requests still pending recorded as
-    /// indeterminate, completing at `end_ns`.
+    /// indeterminate, completing at `end_ns`, with `pending_attempts`
+    /// attempts: the recorder does not see how many a pending request
+    /// made so far, so the caller gives the most its clients make for one
+    /// request (R3), the safe count for a checker.
     #[must_use]
-    pub fn history(&self, end_ns: u64) -> History {
+    pub fn history(&self, end_ns: u64, pending_attempts: u32) -> History {
         let recording = self.lock();
         let entries = recording
             .entries
@@ -444,13 +482,16 @@ impl HistoryRecorder {
                     invoke_ns,
                     completion,
                 } = recorded;
-                let (complete_ns, outcome) = completion.clone().unwrap_or_else(|| {
-                    (
-                        end_ns.max(*invoke_ns),
-                        Outcome::Indeterminate {
-                            reason: "still pending when the run ended".to_owned(),
-                        },
-                    )
+                let Completion {
+                    complete_ns,
+                    attempts,
+                    outcome,
+                } = completion.clone().unwrap_or_else(|| Completion {
+                    complete_ns: end_ns.max(*invoke_ns),
+                    attempts: pending_attempts,
+                    outcome: Outcome::Indeterminate {
+                        reason: "still pending when the run ended".to_owned(),
+                    },
                 });
                 Entry {
                     id: id as u64,
@@ -459,6 +500,7 @@ impl HistoryRecorder {
                     api: invocation.api,
                     invoke_ns: *invoke_ns,
                     complete_ns,
+                    attempts,
                     request: invocation.request.clone(),
                     outcome,
                 }
@@ -515,6 +557,7 @@ mod tests {
                 status: 412,
                 code: "PreconditionFailed".to_owned(),
             },
+            1,
             4_000,
         );
         recorder.complete(
@@ -524,6 +567,7 @@ mod tests {
                     etag: "\"4b6a1f7d\"".to_owned(),
                 },
             },
+            1,
             5_000,
         );
         let read = recorder.invoke(
@@ -544,6 +588,7 @@ mod tests {
                     etag: "\"4b6a1f7d\"".to_owned(),
                 },
             },
+            2,
             7_000,
         );
         let _cut_off = recorder.invoke(
@@ -559,20 +604,20 @@ mod tests {
             ),
             8_000,
         );
-        recorder.history(9_000)
+        recorder.history(9_000, 3)
     }
 
     /// `racing_creators()` as JSON lines: the format, pinned.
     const RACING_CREATORS_JSONL: &str = concat!(
-        r#"{"format":"lockwell-history","version":1,"workload":"racing-creators","seed":42}"#,
+        r#"{"format":"lockwell-history","version":2,"workload":"racing-creators","seed":42}"#,
         "\n",
         r#"{"id":0,"process":0,"op_index":0,"api":"native","invoke_ns":1000,"complete_ns":5000,"request":{"type":"put","key":"k00000000","value":"c0-o0","condition":{"type":"absent"},"idempotency_key":null},"outcome":{"type":"ok","result":{"type":"written","etag":"\"4b6a1f7d\""}}}"#,
         "\n",
         r#"{"id":1,"process":1,"op_index":0,"api":"s3","invoke_ns":1500,"complete_ns":4000,"request":{"type":"put","key":"k00000000","value":"c1-o0","condition":{"type":"absent"},"idempotency_key":null},"outcome":{"type":"failed","status":412,"code":"PreconditionFailed"}}"#,
         "\n",
-        r#"{"id":2,"process":1,"op_index":1,"api":"s3","invoke_ns":6000,"complete_ns":7000,"request":{"type":"get","key":"k00000000"},"outcome":{"type":"ok","result":{"type":"read","value":"c0-o0","etag":"\"4b6a1f7d\""}}}"#,
+        r#"{"id":2,"process":1,"op_index":1,"api":"s3","invoke_ns":6000,"complete_ns":7000,"attempts":2,"request":{"type":"get","key":"k00000000"},"outcome":{"type":"ok","result":{"type":"read","value":"c0-o0","etag":"\"4b6a1f7d\""}}}"#,
         "\n",
-        r#"{"id":3,"process":0,"op_index":1,"api":"native","invoke_ns":8000,"complete_ns":9000,"request":{"type":"copy","source":"k00000000","destination":"k00000001","destination_condition":{"type":"absent"},"source_if_match":"\"4b6a1f7d\""},"outcome":{"type":"indeterminate","reason":"still pending when the run ended"}}"#,
+        r#"{"id":3,"process":0,"op_index":1,"api":"native","invoke_ns":8000,"complete_ns":9000,"attempts":3,"request":{"type":"copy","source":"k00000000","destination":"k00000001","destination_condition":{"type":"absent"},"source_if_match":"\"4b6a1f7d\""},"outcome":{"type":"indeterminate","reason":"still pending when the run ended"}}"#,
         "\n",
     );
 
@@ -591,6 +636,10 @@ mod tests {
         assert_eq!(cut_off.complete_ns, 9_000);
         assert!(matches!(cut_off.outcome, Outcome::Indeterminate { .. }));
         assert_eq!(cut_off.request.key(), "k00000001");
+        assert_eq!(
+            cut_off.attempts, 3,
+            "the count the caller gave for pending requests"
+        );
     }
 
     #[test]
@@ -609,14 +658,16 @@ mod tests {
     #[test]
     fn the_trace_hash_is_stable_and_sees_every_change() {
         let history = racing_creators();
-        assert_eq!(history.trace_hash().to_string(), "5b239e4089e7ab6d");
+        assert_eq!(history.trace_hash().to_string(), "b537d2357eb31de5");
         let mut later = history.clone();
         later.entries[2].complete_ns += 1;
         let mut other_seed = history.clone();
         other_seed.header.seed += 1;
         let mut other_value = history.clone();
         other_value.entries[0].request = put("k00000000", "c0-o1", Precondition::Absent);
-        for changed in [later, other_seed, other_value] {
+        let mut retried = history.clone();
+        retried.entries[0].attempts += 1;
+        for changed in [later, other_seed, other_value, retried] {
             assert_ne!(changed.trace_hash(), history.trace_hash());
         }
     }
@@ -646,8 +697,8 @@ mod tests {
         let cases = [
             (String::new(), "empty"),
             (
-                with_line(0, lines[0].replace("\"version\":1", "\"version\":2")),
-                "line 1: not a lockwell-history of version 1",
+                with_line(0, lines[0].replace("\"version\":2", "\"version\":1")),
+                "line 1: not a lockwell-history of version 2",
             ),
             (with_line(2, "{".to_owned()), "line 3:"),
             (
@@ -693,6 +744,7 @@ mod tests {
             Outcome::Ok {
                 result: OpResult::Absent,
             },
+            1,
             9,
         );
     }
@@ -718,8 +770,9 @@ mod tests {
             Outcome::Ok {
                 result: OpResult::Absent,
             },
+            1,
             2,
         );
-        assert_eq!(recorder.history(3).entries.len(), 1);
+        assert_eq!(recorder.history(3, 3).entries.len(), 1);
     }
 }

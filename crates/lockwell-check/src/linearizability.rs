@@ -981,9 +981,14 @@ pub(crate) fn timeline(
             })
             .collect();
         let mark = if marked.contains(&entry.id) { '*' } else { ' ' };
+        let sends = if entry.attempts == 1 {
+            String::new()
+        } else {
+            format!(" ({} attempts may have acted)", entry.attempts)
+        };
         let _infallible = writeln!(
             text,
-            "{mark}{:>7} p{:<3} |{bar}| {} -> {}",
+            "{mark}{:>7} p{:<3} |{bar}| {}{sends} -> {}",
             entry.id,
             entry.process,
             request_text(&entry.request),

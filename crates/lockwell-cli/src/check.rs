@@ -45,10 +45,11 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use clap::{Args, ValueEnum};
 use lockwell_client::native::{NativeClient, NativeConfig};
+use lockwell_client::retry::DEFAULT_MAX_ATTEMPTS;
 use lockwell_client::s3::types::GetOptions;
 use lockwell_client::{ClientRuntime, Error, Observer, S3Client, S3Config, SeededRandom};
 use lockwell_sim::checks::{self, Violation};
-use lockwell_sim::driver::{ClientDriver, RunClock, TokenStats, WorkloadClient};
+use lockwell_sim::driver::{ClientDriver, ProcessObserver, RunClock, TokenStats, WorkloadClient};
 use lockwell_sim::history::{History, HistoryRecorder, OpResult, Outcome};
 use lockwell_workload::generator::key_name;
 use lockwell_workload::spec::MAX_OPS_PER_CLIENT;
@@ -262,7 +263,7 @@ impl Target {
     }
 
     /// An S3 client whose backoff jitter is drawn from `jitter_seed`.
-    fn s3(&self, jitter_seed: u64) -> anyhow::Result<S3Client> {
+    fn s3(&self, jitter_seed: u64, observer: &Arc<ProcessObserver>) -> anyhow::Result<S3Client> {
         let mut config = S3Config::new(
             &self.endpoint,
             &self.region,
@@ -271,15 +272,21 @@ impl Target {
         );
         config.transport.attempt_timeout_ms = ATTEMPT_TIMEOUT_MS;
         config.transport.connect_timeout_ms = CONNECT_TIMEOUT_MS;
-        S3Client::new(config, SeededRandom::new(jitter_seed))
+        let observer: Arc<dyn Observer> = observer.clone();
+        let runtime = ClientRuntime::new(SeededRandom::new(jitter_seed)).with_observer(observer);
+        S3Client::with_connector(config, lockwell_client::TcpConnector, runtime)
             .with_context(|| format!("--endpoint {}", self.endpoint))
     }
 
-    fn native(&self, jitter_seed: u64, tokens: &Arc<TokenStats>) -> anyhow::Result<NativeClient> {
+    fn native(
+        &self,
+        jitter_seed: u64,
+        observer: &Arc<ProcessObserver>,
+    ) -> anyhow::Result<NativeClient> {
         let mut config = NativeConfig::new(&self.endpoint, &self.access_key, &self.secret_key);
         config.transport.attempt_timeout_ms = ATTEMPT_TIMEOUT_MS;
         config.transport.connect_timeout_ms = CONNECT_TIMEOUT_MS;
-        let observer: Arc<dyn Observer> = tokens.clone();
+        let observer: Arc<dyn Observer> = observer.clone();
         let runtime = ClientRuntime::new(SeededRandom::new(jitter_seed)).with_observer(observer);
         NativeClient::with_connector(config, lockwell_client::TcpConnector, runtime)
             .with_context(|| format!("--endpoint {}", self.endpoint))
@@ -292,15 +299,16 @@ impl Target {
         seed: u64,
         process: u32,
         tokens: &Arc<TokenStats>,
+        observer: &Arc<ProcessObserver>,
     ) -> anyhow::Result<WorkloadClient> {
         let jitter_seed = seed ^ u64::from(process).rotate_left(32);
         Ok(match api {
             ClientApi::Native => WorkloadClient::Native {
-                native: self.native(jitter_seed, tokens)?,
-                s3: self.s3(jitter_seed)?,
+                native: self.native(jitter_seed, observer)?,
+                s3: self.s3(jitter_seed, observer)?,
                 tokens: Arc::clone(tokens),
             },
-            _ => WorkloadClient::S3(self.s3(jitter_seed)?),
+            _ => WorkloadClient::S3(self.s3(jitter_seed, observer)?),
         })
     }
 }
@@ -369,7 +377,7 @@ async fn prepare_bucket(
 /// The native API answers only on `lockwell serve`: one request before
 /// the run says whether it does.
 async fn probe_native(target: &Target, bucket: &str, seed: u64) -> anyhow::Result<()> {
-    let native = target.native(seed, &Arc::new(TokenStats::default()))?;
+    let native = target.native(seed, &ProcessObserver::new(Arc::default()))?;
     match native.get_object(bucket, &key_name(0)).await {
         Ok(_) | Err(Error::NotFound(_)) => Ok(()),
         Err(error) => Err(anyhow!(
@@ -418,7 +426,7 @@ async fn check(args: &CheckArgs) -> anyhow::Result<Verdict> {
     let generator =
         OpGenerator::new(&spec, seed).with_context(|| format!("workload {:?}", args.workload))?;
 
-    let setup = target.s3(seed)?;
+    let setup = target.s3(seed, &ProcessObserver::new(Arc::default()))?;
     prepare_bucket(&target, &setup, &bucket, args.bucket.is_some(), spec.keys).await?;
     if args.api != CheckApi::S3 {
         probe_native(&target, &bucket, seed).await?;
@@ -531,10 +539,12 @@ impl Run<'_> {
         let mut clients = JoinSet::new();
         for process in 0..self.spec.clients {
             let ops = self.generator.client(process);
+            let observer = ProcessObserver::new(Arc::clone(&tokens));
             let driver = ClientDriver::new(
                 process,
                 self.target
-                    .workload_client(ops.api(), self.seed, process, &tokens)?,
+                    .workload_client(ops.api(), self.seed, process, &tokens, &observer)?,
+                observer,
                 self.bucket,
                 recorder.clone(),
                 Arc::clone(&run_clock),
@@ -558,9 +568,14 @@ impl Run<'_> {
 
         // The final reads, by a process of its own, once no client runs.
         let checker_process = self.spec.clients;
+        let observer = ProcessObserver::new(Arc::clone(&tokens));
         let checker = ClientDriver::new(
             checker_process,
-            WorkloadClient::S3(self.target.s3(self.seed ^ u64::from(checker_process))?),
+            WorkloadClient::S3(
+                self.target
+                    .s3(self.seed ^ u64::from(checker_process), &observer)?,
+            ),
+            observer,
             self.bucket,
             recorder.clone(),
             Arc::clone(&run_clock),
@@ -569,7 +584,7 @@ impl Run<'_> {
             checker.final_read(&key_name(rank)).await;
         }
         Ok(RunOutcome {
-            history: recorder.history(run_clock.elapsed_ns()),
+            history: recorder.history(run_clock.elapsed_ns(), DEFAULT_MAX_ATTEMPTS),
             checker_process,
             ops: ops_done.load(Ordering::Relaxed),
             unfinished_clients,
@@ -1087,6 +1102,7 @@ mod tests {
                     etag: "\"e\"".to_owned(),
                 },
             },
+            1,
             20,
         );
         recorder.complete(
@@ -1095,6 +1111,7 @@ mod tests {
                 status: 412,
                 code: "PreconditionFailed".to_owned(),
             },
+            1,
             21,
         );
         let _cut_off = recorder.invoke(put(1, 1), 30);
@@ -1114,9 +1131,10 @@ mod tests {
             Outcome::Ok {
                 result: OpResult::Absent,
             },
+            1,
             50,
         );
-        recorder.history(60)
+        recorder.history(60, 3)
     }
 
     #[test]

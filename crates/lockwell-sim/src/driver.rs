@@ -41,7 +41,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use lockwell_client::native::{PutBody, PutOptions as NativePutOptions};
 use lockwell_client::s3::types::{
@@ -49,8 +49,8 @@ use lockwell_client::s3::types::{
     PutOptions,
 };
 use lockwell_client::{
-    ChecksumAlgorithm, ETag, Error, IdempotencyKey, NativeClient, Observer, ReadConditions,
-    RequestEvent, S3Client, TcpConnector, WriteCondition as ClientCondition,
+    AttemptEvent, ChecksumAlgorithm, ETag, Error, IdempotencyKey, NativeClient, Observer,
+    ReadConditions, RequestEvent, S3Client, TcpConnector, WriteCondition as ClientCondition,
 };
 use lockwell_proto::native::{
     CopyDestination as NativeCopyDestination, CopyObjectRequest as NativeCopyRequest,
@@ -86,8 +86,8 @@ pub enum WorkloadClient {
 
 /// The native clients' 401s: every 401 the server answered is followed
 /// by one re-mint (R1), except one returned to the caller (the answer to
-/// the request sent again after the re-mint). Install it as the native
-/// clients' [`Observer`].
+/// the request sent again after the re-mint). The processes'
+/// [`ProcessObserver`]s count the answered ones.
 #[derive(Debug, Default)]
 pub struct TokenStats {
     /// Observed: requests the server answered 401.
@@ -112,10 +112,47 @@ impl TokenStats {
     }
 }
 
-impl Observer for TokenStats {
+/// The observer of one process's clients: it counts the attempts of the
+/// request in flight (a process has one at a time) that may have taken
+/// effect, which the history records as `attempts`, and tells the run's
+/// [`TokenStats`] of every 401. Install it in every client of the
+/// process, and give it to the process's [`ClientDriver`].
+#[derive(Debug)]
+pub struct ProcessObserver {
+    /// Attempts that may have acted since the driver last took the count.
+    acting_attempts: AtomicU32,
+    tokens: Arc<TokenStats>,
+}
+
+impl ProcessObserver {
+    #[must_use]
+    pub fn new(tokens: Arc<TokenStats>) -> Arc<Self> {
+        Arc::new(Self {
+            acting_attempts: AtomicU32::new(0),
+            tokens,
+        })
+    }
+
+    /// The count since the last call, and a fresh one.
+    fn take_acting_attempts(&self) -> u32 {
+        self.acting_attempts.swap(0, Ordering::Relaxed)
+    }
+}
+
+impl Observer for ProcessObserver {
+    fn on_attempt(&self, event: &AttemptEvent<'_>) {
+        let may_have_acted = match event.outcome {
+            lockwell_client::Outcome::Succeeded { .. } => true,
+            lockwell_client::Outcome::Failed(error) => !error.has_no_side_effects(),
+        };
+        if may_have_acted {
+            self.acting_attempts.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     fn on_request(&self, event: &RequestEvent<'_>) {
         if let lockwell_client::Outcome::Failed(Error::Unauthorized(_)) = event.outcome {
-            self.answered_401.fetch_add(1, Ordering::Relaxed);
+            self.tokens.answered_401.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -378,6 +415,8 @@ impl WorkloadClient {
 pub struct ClientDriver {
     process: u32,
     client: WorkloadClient,
+    /// The observer installed in `client`'s clients.
+    observer: Arc<ProcessObserver>,
     bucket: String,
     recorder: HistoryRecorder,
     clock: Arc<dyn RunClock>,
@@ -385,11 +424,12 @@ pub struct ClientDriver {
 
 impl ClientDriver {
     /// Process `process` of a run, recording into `recorder` at the times
-    /// `clock` gives.
+    /// `clock` gives; `observer` is the one installed in `client`.
     #[must_use]
     pub fn new(
         process: u32,
         client: WorkloadClient,
+        observer: Arc<ProcessObserver>,
         bucket: &str,
         recorder: HistoryRecorder,
         clock: Arc<dyn RunClock>,
@@ -397,6 +437,7 @@ impl ClientDriver {
         Self {
             process,
             client,
+            observer,
             bucket: bucket.to_owned(),
             recorder,
             clock,
@@ -419,9 +460,13 @@ impl ClientDriver {
             },
             self.clock.elapsed_ns(),
         );
+        // Attempts of requests the history does not record (a multipart
+        // upload's parts) are not this request's.
+        self.observer.take_acting_attempts();
         let outcome = send(request).await;
+        let attempts = self.observer.take_acting_attempts();
         self.recorder
-            .complete(id, outcome.clone(), self.clock.elapsed_ns());
+            .complete(id, outcome.clone(), attempts, self.clock.elapsed_ns());
         outcome
     }
 

@@ -61,6 +61,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use lockwell_client::retry::DEFAULT_MAX_ATTEMPTS;
 use lockwell_client::{
     ClientRuntime, Clock, NativeClient, NativeConfig, Observer, S3Client, S3Config, TcpConnector,
     runtime::SimRandom,
@@ -78,7 +79,7 @@ use madsim::task::NodeId;
 use madsim::time::{Instant, TimeHandle};
 use tokio::sync::Notify;
 
-use crate::driver::{ClientDriver, RunClock, TokenStats, WorkloadClient};
+use crate::driver::{ClientDriver, ProcessObserver, RunClock, TokenStats, WorkloadClient};
 use crate::history::{History, HistoryRecorder};
 
 /// The longest the fault phase lasts, in simulated time; the clients may
@@ -215,7 +216,7 @@ impl Clock for ServerClock {
     }
 }
 
-fn s3_client(profile: &FaultProfile) -> S3Client<TcpConnector> {
+fn s3_client(profile: &FaultProfile, observer: &Arc<ProcessObserver>) -> S3Client<TcpConnector> {
     let mut config = S3Config::new(
         format!("http://{}", server_addr()),
         REGION,
@@ -224,33 +225,44 @@ fn s3_client(profile: &FaultProfile) -> S3Client<TcpConnector> {
     );
     config.transport.attempt_timeout_ms = profile.client_timeout_ms;
     config.transport.connect_timeout_ms = profile.client_timeout_ms;
-    let runtime = ClientRuntime::new(SimRandom).with_clock(Arc::new(ServerClock));
+    let observer: Arc<dyn Observer> = observer.clone();
+    let runtime = ClientRuntime::new(SimRandom)
+        .with_clock(Arc::new(ServerClock))
+        .with_observer(observer);
     S3Client::with_connector(config, TcpConnector, runtime)
         .expect("the simulator's client configuration is valid")
 }
 
 /// A native client whose tokens live a lifetime drawn from the profile.
-fn native_client(profile: &FaultProfile, tokens: &Arc<TokenStats>) -> NativeClient<TcpConnector> {
+fn native_client(
+    profile: &FaultProfile,
+    observer: &Arc<ProcessObserver>,
+) -> NativeClient<TcpConnector> {
     let mut config = NativeConfig::new(format!("http://{}", server_addr()), ACCESS_KEY, SECRET_KEY);
     let token_ttl_ms = draw(profile.token_ttl_ms);
     config.token_ttl_ms = Some(token_ttl_ms);
     config.token_refresh_margin_ms = token_ttl_ms / TOKEN_REFRESH_MARGIN_DIVISOR;
     config.transport.attempt_timeout_ms = profile.client_timeout_ms;
     config.transport.connect_timeout_ms = profile.client_timeout_ms;
-    let observer: Arc<dyn Observer> = tokens.clone();
+    let observer: Arc<dyn Observer> = observer.clone();
     let runtime = ClientRuntime::new(SimRandom).with_observer(observer);
     NativeClient::with_connector(config, TcpConnector, runtime)
         .expect("the simulator's client configuration is valid")
 }
 
-fn sim_client(api: ClientApi, profile: &FaultProfile, tokens: &Arc<TokenStats>) -> WorkloadClient {
+fn sim_client(
+    api: ClientApi,
+    profile: &FaultProfile,
+    tokens: &Arc<TokenStats>,
+    observer: &Arc<ProcessObserver>,
+) -> WorkloadClient {
     match api {
         ClientApi::Native => WorkloadClient::Native {
-            native: native_client(profile, tokens),
-            s3: s3_client(profile),
+            native: native_client(profile, observer),
+            s3: s3_client(profile, observer),
             tokens: Arc::clone(tokens),
         },
-        _ => WorkloadClient::S3(s3_client(profile)),
+        _ => WorkloadClient::S3(s3_client(profile, observer)),
     }
 }
 
@@ -511,7 +523,10 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     let bucket_ready = checker_node
         .spawn(async move {
             tokio::time::sleep(Duration::from_millis(SERVER_BOOT_MS)).await;
-            s3_client(&setup_profile).create_bucket(BUCKET).await
+            let unrecorded = ProcessObserver::new(Arc::default());
+            s3_client(&setup_profile, &unrecorded)
+                .create_bucket(BUCKET)
+                .await
         })
         .await
         .expect("the setup task runs to its end");
@@ -546,9 +561,11 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
             .build();
         client_nodes.push(node.id());
         let ops = generator.client(process);
+        let observer = ProcessObserver::new(Arc::clone(&tokens));
         let task = ClientDriver::new(
             process,
-            sim_client(ops.api(), &profile, &tokens),
+            sim_client(ops.api(), &profile, &tokens, &observer),
+            observer,
             BUCKET,
             recorder.clone(),
             Arc::clone(&clock),
@@ -602,9 +619,11 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     };
 
     // Phase 3: the checker reads every key.
+    let observer = ProcessObserver::new(Arc::clone(&tokens));
     let final_reads = ClientDriver::new(
         checker_process,
-        WorkloadClient::S3(s3_client(&profile)),
+        WorkloadClient::S3(s3_client(&profile, &observer)),
+        observer,
         BUCKET,
         recorder.clone(),
         Arc::clone(&clock),
@@ -625,7 +644,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     let server_failures = server_failures.lock().expect("poisoned").clone();
     let faults = *counts.lock().expect("poisoned");
     RunOutcome {
-        history: recorder.history(simulated_ns),
+        history: recorder.history(simulated_ns, DEFAULT_MAX_ATTEMPTS),
         token_remints: tokens.remints(),
         checker_process,
         unfinished_clients,

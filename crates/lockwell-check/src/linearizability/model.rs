@@ -20,11 +20,16 @@
 //! - **Indeterminate**: may take effect once, at any moment after its
 //!   invocation (no upper bound), or never ([`Expect::Maybe`]).
 //!
-//! Clients retry an unconditional DELETE by themselves (R4), so one such
-//! entry may delete twice with a write landing between: every
-//! unconditional delete also brings an optional "earlier attempt" that may
-//! take effect between its invocation and its completion.
-//!
+//! Clients retry an unconditional DELETE by themselves (R4), and an
+//! attempt whose answer was lost may have deleted, at any moment after it
+//! was sent (a delayed request can reach the store after the client has
+//! its answer from a later attempt). An entry whose
+//! [`Entry::attempts`] says `n` attempts may have acted therefore brings
+//! `n - 1` optional "earlier attempts", each like an indeterminate delete.
+//! (A conditional delete needs none: once one attempt deleted, a later one
+//! finds another ETag or no key and fails, and the driver records that
+//! failure as indeterminate.)
+
 //! Values are unique per write op, so a version is a (value, ETag) pair
 //! and a read names the write that produced it. A put's ETag is the MD5 of
 //! its value (E1); a multipart's is not computable from the history, so it
@@ -171,7 +176,7 @@ pub(crate) enum Origin {
     Put,
     Multipart,
     Delete,
-    /// The optional earlier attempt of a retried unconditional delete.
+    /// An optional earlier attempt of a retried unconditional delete.
     DeleteRetry,
     Copy,
 }
@@ -648,12 +653,14 @@ impl Builder<'_> {
         } = action
             && matches!(expect, Expect::Effect | Expect::Maybe)
         {
-            self.ops.push(Op {
-                deadline_ns: Some(entry.complete_ns),
-                expect: Expect::Maybe,
-                origin: Origin::DeleteRetry,
-                ..op.clone()
-            });
+            for _ in 1..entry.attempts {
+                self.ops.push(Op {
+                    deadline_ns: None,
+                    expect: Expect::Maybe,
+                    origin: Origin::DeleteRetry,
+                    ..op.clone()
+                });
+            }
         }
         self.ops.push(op);
     }

@@ -26,10 +26,13 @@
 //!   tried: doing nothing is the same as never taking effect.
 //!
 //! The optional operations with no deadline stay available to the end;
-//! which of them are used, and the registers, go into the configuration as
-//! 128-bit Zobrist hashes (two independent 64-bit ones), so a
-//! configuration stays small however long the partition and however many
-//! keys copies join into it. Two different ones share a hash with a
+//! which of them are used, which operations with a deadline that could
+//! still come are used, and the registers go into the configuration as
+//! 128-bit Zobrist hashes (two independent 64-bit ones), kept up to date
+//! as operations are placed and undone. So a configuration is a few
+//! words, hashed and compared in constant time, however long the
+//! partition, however many requests overlap, and however many keys
+//! copies join into it. Two different ones share a hash with a
 //! probability near 2^-128 per pair; a collision could only make the
 //! search skip a configuration it has not seen.
 //!
@@ -197,6 +200,9 @@ struct Frame {
     r: usize,
     /// First operation in `timed` that is neither used nor expired.
     timed_low: usize,
+    /// Zobrist hash of the used operations in `timed[..timed_low]`: they
+    /// no longer matter, so the configuration leaves them out.
+    used_below_timed_low: (u64, u64),
     /// First operation in `floating` that is not used.
     floating_low: usize,
     max_invoke_ns: u64,
@@ -222,6 +228,26 @@ struct Walk {
     used: Vec<bool>,
     /// Zobrist hash of the used floating operations.
     used_floating: (u64, u64),
+    /// Zobrist hash of the used operations with a deadline.
+    used_timed: (u64, u64),
+}
+
+/// What decides the rest of the search: the target's position, the
+/// registers, which operations with a deadline that could still come are
+/// used, the latest invocation placed (when it matters), and which
+/// floating ones are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Configuration {
+    r: u32,
+    timed_low: u32,
+    obligated: bool,
+    /// The latest invocation placed, when optional operations with a
+    /// deadline exist (it decides which may still come); 0 otherwise.
+    max_invoke_ns: u64,
+    used_floating: (u64, u64),
+    state: (u64, u64),
+    /// The used operations in `timed[timed_low..]`.
+    used_timed_window: (u64, u64),
 }
 
 /// Searches for a linearization of `ops` (keys `0..key_count`, all absent
@@ -241,8 +267,9 @@ pub(crate) fn search(
         state_hash: (0, 0),
         used: vec![false; ops.len()],
         used_floating: (0, 0),
+        used_timed: (0, 0),
     };
-    let mut memo: HashSet<Box<[u32]>, FxBuild> = HashSet::default();
+    let mut memo: HashSet<Configuration, FxBuild> = HashSet::default();
     let mut states = 0u64;
     let mut deepest = Failure {
         target: prepared.returns[0],
@@ -252,6 +279,7 @@ pub(crate) fn search(
     let mut stack = vec![Frame {
         r: 0,
         timed_low: 0,
+        used_below_timed_low: (0, 0),
         floating_low: 0,
         max_invoke_ns: 0,
         undo: None,
@@ -312,9 +340,7 @@ pub(crate) fn search(
             (key, previous)
         });
         walk.used[op] = true;
-        if ops[op].deadline_ns.is_none() {
-            toggle_floating(&prepared, &mut walk, op);
-        }
+        toggle_used_hash(&prepared, &mut walk, op);
         let obligated = !ops[op].required()
             && (frame.obligated || frame.needed == Needed::RequiredBeforeOverwrite);
         let max_invoke_ns = frame.max_invoke_ns.max(ops[op].invoke_ns);
@@ -326,18 +352,38 @@ pub(crate) fn search(
             return SearchOutcome::Linearizable { states };
         }
         let mut timed_low = frame.timed_low;
+        let mut used_below_timed_low = frame.used_below_timed_low;
         while timed_low < prepared.timed.len() && {
             let timed = prepared.timed[timed_low];
             walk.used[timed]
                 || (!ops[timed].required() && prepared.deadline_ns(timed) < max_invoke_ns)
         } {
+            let timed = prepared.timed[timed_low];
+            if walk.used[timed] {
+                xor(&mut used_below_timed_low, prepared.zobrist[timed]);
+            }
             timed_low += 1;
         }
         let mut floating_low = frame.floating_low;
         while floating_low < prepared.floating.len() && walk.used[prepared.floating[floating_low]] {
             floating_low += 1;
         }
-        let configuration = configuration(&prepared, &walk, r, timed_low, max_invoke_ns, obligated);
+        let configuration = Configuration {
+            r: u32::try_from(r).expect("fewer than 2^32 operations"),
+            timed_low: u32::try_from(timed_low).expect("fewer than 2^32 operations"),
+            obligated,
+            max_invoke_ns: if prepared.bounded_optionals {
+                max_invoke_ns
+            } else {
+                0
+            },
+            used_floating: walk.used_floating,
+            state: walk.state_hash,
+            used_timed_window: (
+                walk.used_timed.0 ^ used_below_timed_low.0,
+                walk.used_timed.1 ^ used_below_timed_low.1,
+            ),
+        };
         if !memo.insert(configuration) {
             undo(&prepared, &mut walk, op, previous);
             continue;
@@ -356,6 +402,7 @@ pub(crate) fn search(
         stack.push(Frame {
             r,
             timed_low,
+            used_below_timed_low,
             floating_low,
             max_invoke_ns,
             undo: Some((op, previous)),
@@ -372,10 +419,20 @@ pub(crate) fn search(
     }
 }
 
-fn toggle_floating(prepared: &Prepared<'_>, walk: &mut Walk, op: usize) {
-    let (high, low) = prepared.zobrist[op];
-    walk.used_floating.0 ^= high;
-    walk.used_floating.1 ^= low;
+fn xor(hash: &mut (u64, u64), key: (u64, u64)) {
+    hash.0 ^= key.0;
+    hash.1 ^= key.1;
+}
+
+/// Adds `op` to, or takes it out of, the hash of the used operations of
+/// its kind (floating or timed).
+fn toggle_used_hash(prepared: &Prepared<'_>, walk: &mut Walk, op: usize) {
+    let hash = if prepared.ops[op].deadline_ns.is_none() {
+        &mut walk.used_floating
+    } else {
+        &mut walk.used_timed
+    };
+    xor(hash, prepared.zobrist[op]);
 }
 
 /// The Zobrist key of `key` holding `register`.
@@ -400,50 +457,7 @@ fn undo(prepared: &Prepared<'_>, walk: &mut Walk, op: usize, change: Change) {
         set_register(walk, key, previous);
     }
     walk.used[op] = false;
-    if prepared.ops[op].deadline_ns.is_none() {
-        toggle_floating(prepared, walk, op);
-    }
-}
-
-/// What decides the rest of the search: the target's position, the
-/// registers, which operations with a deadline that could still come are
-/// used, the latest invocation placed (when it matters), and which
-/// floating ones are used.
-fn configuration(
-    prepared: &Prepared<'_>,
-    walk: &Walk,
-    r: usize,
-    timed_low: usize,
-    max_invoke_ns: u64,
-    obligated: bool,
-) -> Box<[u32]> {
-    let deadline_ns = prepared.deadline_ns(prepared.returns[r]);
-    let timed_high = prepared
-        .timed_invokes_ns
-        .partition_point(|&invoke_ns| invoke_ns <= deadline_ns);
-    let mut words = Vec::with_capacity(16);
-    words.push(u32::try_from(r).expect("fewer than 2^32 operations"));
-    words.push(u32::try_from(timed_low).expect("fewer than 2^32 operations"));
-    words.push(u32::from(obligated));
-    if prepared.bounded_optionals {
-        words.push((max_invoke_ns >> 32) as u32);
-        words.push(max_invoke_ns as u32);
-    }
-    for hash in [
-        walk.used_floating.0,
-        walk.used_floating.1,
-        walk.state_hash.0,
-        walk.state_hash.1,
-    ] {
-        words.push((hash >> 32) as u32);
-        words.push(hash as u32);
-    }
-    for index in timed_low..timed_high.max(timed_low) {
-        if walk.used[prepared.timed[index]] {
-            words.push(u32::try_from(index).expect("fewer than 2^32 operations"));
-        }
-    }
-    words.into_boxed_slice()
+    toggle_used_hash(prepared, walk, op);
 }
 
 /// Which operations may usefully be linearized before the target.

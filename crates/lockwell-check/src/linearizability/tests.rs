@@ -106,6 +106,7 @@ fn history(rows: Vec<Row>) -> History {
                 api: Api::S3,
                 invoke_ns,
                 complete_ns,
+                attempts: 1,
                 request,
                 outcome,
             },
@@ -284,19 +285,57 @@ fn c6a_deletes_succeed_on_absent_keys_and_if_match_deletes_need_the_etag() {
             vec![(0, 0, 10, delete("k", if_match("a")), no_such_key())],
             &[],
         ),
-        (
-            "c6a_a_retried_delete_may_delete_twice",
-            vec![
-                (0, 0, 1, put("k", "a", Precondition::None), written("a")),
-                (0, 2, 100, delete("k", Precondition::None), deleted()),
-                (1, 3, 4, get("k"), absent()),
-                (1, 10, 20, put("k", "b", Precondition::None), written("b")),
-                (1, 30, 40, get("k"), read("b")),
-                (1, 110, 120, get("k"), absent()),
-            ],
-            &[],
-        ),
     ]);
+}
+
+/// A delete sent `attempts` times (its answer lost `attempts - 1` times,
+/// R3, R4) while process 1 re-creates the key `recreations` times and
+/// sees each new value go: one delete per send at most.
+fn retried_delete(attempts: u32, recreations: usize) -> History {
+    let mut rows = vec![
+        (0, 0, 1, put("k", "v0", Precondition::None), written("v0")),
+        (0, 2, 1_000, delete("k", Precondition::None), deleted()),
+        (1, 3, 4, get("k"), absent()),
+    ];
+    let values: Vec<String> = (1..=recreations).map(|n| format!("v{n}")).collect();
+    for (round, value) in (0u64..).zip(&values) {
+        let at = 10 + 100 * round;
+        rows.extend([
+            (
+                1,
+                at,
+                at + 10,
+                put("k", value, Precondition::Absent),
+                written(value),
+            ),
+            (1, at + 20, at + 30, get("k"), read(value)),
+            (1, at + 40, at + 50, get("k"), absent()),
+        ]);
+    }
+    let mut history = history(rows);
+    history.entries[1].attempts = attempts;
+    history
+}
+
+#[test]
+fn c6a_r4_a_retried_delete_takes_effect_at_most_once_per_send() {
+    for (attempts, recreations, expected) in [
+        (1, 0, &[][..]),
+        (1, 1, &["E4"][..]),
+        (2, 1, &[]),
+        (2, 2, &["E4"]),
+        (3, 2, &[]),
+        (3, 3, &["E4"]),
+    ] {
+        let history = retried_delete(attempts, recreations);
+        let name = format!("{attempts} sends, {recreations} re-creations deleted");
+        assert_eq!(rules(&history), expected, "{name}");
+        assert_eq!(
+            brute_force::violated(&history),
+            !expected.is_empty(),
+            "{name}: the brute-force checker disagrees"
+        );
+    }
 }
 
 #[test]
@@ -610,7 +649,7 @@ fn generated_histories_of_a_correct_store_are_linearizable_and_mutations_are_cau
 #[test]
 fn the_fast_checker_agrees_with_brute_force_on_ten_thousand_small_histories() {
     const HISTORIES: u64 = 10_000;
-    let (mut valid, mut invalid) = (0u32, 0u32);
+    let (mut valid, mut invalid, mut resent_deletes) = (0u32, 0u32, 0u32);
     for seed in 0..HISTORIES {
         let config = GeneratorConfig {
             seed,
@@ -626,6 +665,9 @@ fn the_fast_checker_agrees_with_brute_force_on_ten_thousand_small_histories() {
         } else {
             generated
         };
+        if history.entries.iter().any(|entry| entry.attempts > 1) {
+            resent_deletes += 1;
+        }
         let expected = brute_force::violated(&history);
         let verdict = check(&history).verdict();
         assert_eq!(
@@ -639,9 +681,12 @@ fn the_fast_checker_agrees_with_brute_force_on_ten_thousand_small_histories() {
             valid += 1;
         }
     }
-    println!("{valid} valid and {invalid} invalid histories agree");
+    println!(
+        "{valid} valid and {invalid} invalid histories agree, {resent_deletes} with a delete \
+         sent more than once"
+    );
     assert!(
-        valid > 3_000 && invalid > 1_000,
-        "{valid} valid, {invalid} invalid"
+        valid > 3_000 && invalid > 1_000 && resent_deletes > 100,
+        "{valid} valid, {invalid} invalid, {resent_deletes} with resent deletes"
     );
 }

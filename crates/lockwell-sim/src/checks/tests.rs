@@ -90,9 +90,9 @@ fn history(entries: &[(u32, Request, Outcome, u64, u64)], final_value: Option<&s
             },
             *invoke_ns,
         );
-        recorder.complete(id, outcome.clone(), *complete_ns);
+        recorder.complete(id, outcome.clone(), 1, *complete_ns);
     }
-    recorder.history(2_000_000)
+    recorder.history(2_000_000, 3)
 }
 
 fn rules(violations: &[Violation]) -> Vec<&'static str> {
@@ -405,7 +405,7 @@ fn liveness_a_final_read_without_an_answer() {
         },
         0,
     );
-    let violations = check(&recorder.history(10), &spec(PUTS), CHECKER);
+    let violations = check(&recorder.history(10, 3), &spec(PUTS), CHECKER);
     assert_eq!(rules(&violations), ["liveness"]);
 }
 
