@@ -369,7 +369,10 @@ impl Simulation {
                 ..
             }
         );
-        let mut sends = 1;
+        // An indeterminate request that takes no effect may never have
+        // left the client (the connection was refused).
+        let mut sends =
+            u32::from(!(indeterminate && applied_ns.is_none() && self.rng.below(2) == 0));
         // An answered delete may follow sends whose answers were lost.
         if resent && !indeterminate {
             while sends < MAX_SENDS

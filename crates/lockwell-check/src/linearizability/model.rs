@@ -18,7 +18,9 @@
 //!   observation of the key's state, and no effect (C4). The operation is
 //!   left out; a read of its value then has no writer.
 //! - **Indeterminate**: may take effect once, at any moment after its
-//!   invocation (no upper bound), or never ([`Expect::Maybe`]).
+//!   invocation (no upper bound), or never ([`Expect::Maybe`]); unless
+//!   none of its attempts may have acted ([`Entry::attempts`] is 0: it
+//!   never left the client), then it is left out like a definite failure.
 //!
 //! Clients retry an unconditional DELETE by themselves (R4), and an
 //! attempt whose answer was lost may have deleted, at any moment after it
@@ -396,6 +398,13 @@ impl<'h> Observations<'h> {
     }
 }
 
+/// An indeterminate request none of whose attempts may have acted (it
+/// was never sent: the connection was refused): no effect, like a
+/// definite failure.
+fn never_reached_the_store(entry: &Entry) -> bool {
+    matches!(entry.outcome, Outcome::Indeterminate { .. }) && entry.attempts == 0
+}
+
 /// Builds the model of `history`. With `collapse_unobserved`, versions
 /// nobody observed become one (see the module docs); without, every value
 /// keeps its own version (what the brute-force checker uses, so that it
@@ -436,7 +445,13 @@ pub(crate) fn build(history: &History, collapse_unobserved: bool) -> Model {
         }
     }
     for sends in idempotency_groups.into_values() {
-        builder.idempotent_sends(&sends);
+        let sends: Vec<&Entry> = sends
+            .into_iter()
+            .filter(|send| !never_reached_the_store(send))
+            .collect();
+        if !sends.is_empty() {
+            builder.idempotent_sends(&sends);
+        }
     }
     builder
         .ops
@@ -629,6 +644,10 @@ impl Builder<'_> {
             },
             Outcome::Indeterminate { .. } => {
                 if matches!(entry.request, Request::Get { .. }) {
+                    return;
+                }
+                if never_reached_the_store(entry) {
+                    self.note_failed_write(entry);
                     return;
                 }
                 Expect::Maybe

@@ -263,6 +263,34 @@ fn c4_a_definitely_failed_write_never_takes_effect() {
     ]);
 }
 
+/// A put whose answer never came, and none of whose attempts may have
+/// acted (`attempts` of them), read back by a later get.
+fn unanswered_put_then_read(attempts: u32) -> History {
+    let mut history = history(vec![
+        (0, 0, 10, put("k", "a", Precondition::None), indeterminate()),
+        (1, 20, 30, get("k"), read("a")),
+    ]);
+    history.entries[0].attempts = attempts;
+    history
+}
+
+#[test]
+fn c4_an_indeterminate_request_that_never_left_the_client_takes_no_effect() {
+    for (attempts, expected) in [(1, &[][..]), (2, &[][..]), (0, &["C4"][..])] {
+        let history = unanswered_put_then_read(attempts);
+        assert_eq!(
+            rules(&history),
+            expected,
+            "{attempts} attempts may have acted"
+        );
+        assert_eq!(
+            brute_force::violated(&history),
+            !expected.is_empty(),
+            "{attempts}: the brute-force checker disagrees"
+        );
+    }
+}
+
 #[test]
 fn c6a_deletes_succeed_on_absent_keys_and_if_match_deletes_need_the_etag() {
     assert_cases(vec![
