@@ -77,10 +77,8 @@ pub const DEFAULT_MAX_OPERATIONS_PER_PARTITION: usize = 2_000_000;
 /// Default of [`Limits::max_shrink_states`].
 pub const DEFAULT_MAX_SHRINK_STATES: u64 = 200_000;
 
-/// The configurations the search of keys joined by copies may explore
-/// before the copies are split and each key searched alone (see
-/// [`split_copies`]).
-const JOINT_MAX_STATES: u64 = 100_000;
+/// Default of [`Limits::max_joint_states_per_partition`].
+pub const DEFAULT_MAX_JOINT_STATES_PER_PARTITION: u64 = 100_000;
 
 /// The most keys a partition joined by copies may have to be searched as
 /// a whole: a larger one goes straight to [`split_copies`], since its
@@ -105,6 +103,10 @@ pub struct Limits {
     /// Configurations the re-checks that shrink a violation's window may
     /// explore in total.
     pub max_shrink_states: u64,
+    /// Configurations the joint search of keys linked by copies may
+    /// explore before the copies are split and each key is searched alone
+    /// (see [`split_copies`]); 0 splits them at once.
+    pub max_joint_states_per_partition: u64,
 }
 
 impl Default for Limits {
@@ -113,6 +115,7 @@ impl Default for Limits {
             max_states_per_partition: DEFAULT_MAX_STATES_PER_PARTITION,
             max_operations_per_partition: DEFAULT_MAX_OPERATIONS_PER_PARTITION,
             max_shrink_states: DEFAULT_MAX_SHRINK_STATES,
+            max_joint_states_per_partition: DEFAULT_MAX_JOINT_STATES_PER_PARTITION,
         }
     }
 }
@@ -244,7 +247,9 @@ pub fn check_with(history: &History, limits: &Limits) -> Report {
         let outcome = if partition.keys.len() > JOINT_MAX_KEYS {
             SearchOutcome::Unknown { states: 0 }
         } else if joined {
-            let limit = limits.max_states_per_partition.min(JOINT_MAX_STATES);
+            let limit = limits
+                .max_states_per_partition
+                .min(limits.max_joint_states_per_partition);
             search::search(&partition.ops, partition.keys.len(), &model.versions, limit)
         } else {
             search::search(
@@ -356,17 +361,26 @@ impl Judge<'_> {
 /// acknowledged copy becomes a read of its source that saw the version the
 /// copy answered (its ETag) and a write of that version to the
 /// destination under the destination's condition; an indeterminate one,
-/// optional writes to the destination of each version its readers could
-/// tell apart; a refused one is dropped. Each key can then be searched
-/// alone. Returned per key (renamed `0..key_names.len()`), with the
-/// versions extended by the ETags copies answered that no known version
-/// has (a multipart's nobody read).
+/// alternative optional writes to the destination, at most one of which
+/// takes effect (an exclusive group), one per version the source could
+/// have held that the destination's readers could tell apart; a refused
+/// one is dropped. Each key can then be searched alone. Returned per key
+/// (renamed `0..key_names.len()`), with the versions extended by the
+/// ETags copies answered that no known version has (a multipart's nobody
+/// read).
+///
+/// The versions the source could have held: those written to it or read
+/// from it, and those indeterminate copies into it could bring, to a
+/// fixed point; versions nobody can tell apart are one (the unobserved
+/// version). Without this bound an indeterminate copy would offer every
+/// version its destination ever held, and the search would try them in
+/// every combination.
 ///
 /// A relaxation: the two halves of a copy no longer have to happen at the
-/// same instant, an indeterminate copy may take effect with several
-/// versions, and a refusal is not checked against the state. Whatever
-/// violates it violates the exact model; it may miss what only the joint
-/// search would find.
+/// same instant, an indeterminate copy's version is not tied to its
+/// source's state at that instant, and a refusal is not checked against
+/// the state. Whatever violates it violates the exact model; it may miss
+/// what only the joint search would find.
 fn split_copies(
     ops: &[Op],
     versions: &[Version],
@@ -432,25 +446,67 @@ fn split_copies(
             _ => in_doubt.push((op, destination, destination_cond)),
         }
     }
-    for (op, destination, cond) in in_doubt {
-        let mut told_apart = BTreeSet::from([model::UNOBSERVED_VERSION]);
-        for other in &by_key[destination as usize] {
-            match other.action {
-                Action::Read { seen, .. } if seen != ABSENT => {
-                    told_apart.insert(seen);
+    let told_apart: Vec<BTreeSet<u32>> = by_key
+        .iter()
+        .map(|ops| {
+            let mut told_apart = BTreeSet::from([model::UNOBSERVED_VERSION]);
+            for other in ops {
+                match other.action {
+                    Action::Read { seen, .. } if seen != ABSENT => {
+                        told_apart.insert(seen);
+                    }
+                    Action::Write {
+                        cond: Cond::Matches(etag),
+                        ..
+                    }
+                    | Action::Delete {
+                        cond: Cond::Matches(etag),
+                        ..
+                    } => told_apart.extend(version_of_etag.get(&etag)),
+                    _ => {}
                 }
-                Action::Write {
-                    cond: Cond::Matches(etag),
-                    ..
-                }
-                | Action::Delete {
-                    cond: Cond::Matches(etag),
-                    ..
-                } => told_apart.extend(version_of_etag.get(&etag)),
-                _ => {}
+            }
+            told_apart
+        })
+        .collect();
+    let mut held: Vec<BTreeSet<u32>> = by_key
+        .iter()
+        .map(|ops| {
+            ops.iter()
+                .filter_map(|op| match op.action {
+                    Action::Write { version, .. } => Some(version),
+                    Action::Read { seen, .. } if seen != ABSENT => Some(seen),
+                    _ => None,
+                })
+                .chain([model::UNOBSERVED_VERSION])
+                .collect()
+        })
+        .collect();
+    // What each indeterminate copy may install, to a fixed point: a copy
+    // into a key adds to what that key may hold.
+    let mut installs: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); in_doubt.len()];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (index, &(op, destination, _)) in in_doubt.iter().enumerate() {
+            let Action::Copy { source, .. } = op.action else {
+                unreachable!("only copies are in doubt");
+            };
+            let may_install: BTreeSet<u32> = held[source as usize]
+                .intersection(&told_apart[destination as usize])
+                .copied()
+                .collect();
+            if may_install != installs[index] {
+                held[destination as usize].extend(may_install.iter().copied());
+                installs[index] = may_install;
+                changed = true;
             }
         }
-        for version in told_apart {
+    }
+    for (group, ((op, destination, cond), may_install)) in
+        in_doubt.into_iter().zip(installs).enumerate()
+    {
+        for version in may_install {
             by_key[destination as usize].push(Op {
                 action: Action::Write {
                     key: destination,
@@ -459,6 +515,7 @@ fn split_copies(
                 },
                 expect: Expect::Maybe,
                 deadline_ns: None,
+                exclusive_group: Some(u32::try_from(group).expect("fewer than 2^32 copies")),
                 ..op.clone()
             });
         }

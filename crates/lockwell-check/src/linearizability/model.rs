@@ -196,6 +196,10 @@ pub(crate) struct Op {
     pub(crate) expect: Expect,
     pub(crate) origin: Origin,
     pub(crate) idempotent: bool,
+    /// Optional operations of one group are alternatives: at most one of
+    /// them takes effect (the versions an indeterminate copy may install
+    /// once its copy is split, see `split_copies`).
+    pub(crate) exclusive_group: Option<u32>,
 }
 
 impl Op {
@@ -666,6 +670,7 @@ impl Builder<'_> {
             expect,
             origin,
             idempotent: false,
+            exclusive_group: None,
         };
         if let Action::Delete {
             cond: Cond::None, ..
@@ -770,6 +775,7 @@ impl Builder<'_> {
             expect,
             origin,
             idempotent: true,
+            exclusive_group: None,
         });
     }
 }

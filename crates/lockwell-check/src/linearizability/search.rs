@@ -25,6 +25,9 @@
 //! - an optional operation that would not change the registers is never
 //!   tried: doing nothing is the same as never taking effect.
 //!
+//! Of a group of alternatives (an operation's `exclusive_group`) at most
+//! one is placed: once one is used, the others are no candidates.
+//!
 //! The optional operations with no deadline stay available to the end;
 //! which of them are used, which operations with a deadline that could
 //! still come are used, and the registers go into the configuration as
@@ -161,11 +164,15 @@ impl<'o> Prepared<'o> {
             .filter(|&i| ops[i].deadline_ns.is_none())
             .collect();
         floating.sort_by_key(|&i| (ops[i].invoke_ns, i));
-        let mut classes: HashMap<Action, u32, FxBuild> = HashMap::default();
+        // Alternatives of different groups are not interchangeable: one's
+        // group may be spent while the other's is not.
+        let mut classes: HashMap<(Action, Option<u32>), u32, FxBuild> = HashMap::default();
         let mut class = vec![u32::MAX; ops.len()];
         for &i in &floating {
             let next = u32::try_from(classes.len()).expect("fewer than 2^32 kinds");
-            class[i] = *classes.entry(ops[i].action).or_insert(next);
+            class[i] = *classes
+                .entry((ops[i].action, ops[i].exclusive_group))
+                .or_insert(next);
         }
         let zobrist = (0..ops.len() as u64)
             .map(|i| (splitmix64(2 * i), splitmix64(2 * i + 1)))
@@ -230,13 +237,16 @@ struct Walk {
     used_floating: (u64, u64),
     /// Zobrist hash of the used operations with a deadline.
     used_timed: (u64, u64),
+    /// Per exclusive group: whether one of its operations is used.
+    group_used: Vec<bool>,
 }
 
 /// What decides the rest of the search: the target's position, the
 /// registers, which operations with a deadline that could still come are
 /// used, the latest invocation placed (when it matters), and which
-/// floating ones are used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// floating ones are used. The memo keeps only its 128-bit
+/// [`Configuration::fingerprint`], 16 bytes a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Configuration {
     r: u32,
     timed_low: u32,
@@ -248,6 +258,37 @@ struct Configuration {
     state: (u64, u64),
     /// The used operations in `timed[timed_low..]`.
     used_timed_window: (u64, u64),
+}
+
+impl Configuration {
+    /// Two independent 64-bit hashes: the Zobrist halves, each with the
+    /// position mixed in by SplitMix64. The used floating and timed
+    /// operations are disjoint sets over one Zobrist table, so their XOR
+    /// is the hash of their union; the registers' keys are another table.
+    fn fingerprint(&self) -> u128 {
+        let position =
+            u64::from(self.r) << 33 | u64::from(self.timed_low) << 1 | u64::from(self.obligated);
+        let half = |salt: u64, used_floating: u64, state: u64, window: u64| {
+            splitmix64(position ^ salt)
+                ^ splitmix64(self.max_invoke_ns.wrapping_add(salt))
+                ^ used_floating
+                ^ window
+                ^ state.rotate_left(29)
+        };
+        let high = half(
+            0,
+            self.used_floating.0,
+            self.state.0,
+            self.used_timed_window.0,
+        );
+        let low = half(
+            0x2545_f491_4f6c_dd1d,
+            self.used_floating.1,
+            self.state.1,
+            self.used_timed_window.1,
+        );
+        u128::from(high) << 64 | u128::from(low)
+    }
 }
 
 /// Searches for a linearization of `ops` (keys `0..key_count`, all absent
@@ -268,8 +309,15 @@ pub(crate) fn search(
         used: vec![false; ops.len()],
         used_floating: (0, 0),
         used_timed: (0, 0),
+        group_used: vec![
+            false;
+            ops.iter()
+                .filter_map(|op| op.exclusive_group)
+                .max()
+                .map_or(0, |group| group as usize + 1)
+        ],
     };
-    let mut memo: HashSet<Configuration, FxBuild> = HashSet::default();
+    let mut memo: HashSet<u128, FxBuild> = HashSet::default();
     let mut states = 0u64;
     let mut deepest = Failure {
         target: prepared.returns[0],
@@ -341,6 +389,9 @@ pub(crate) fn search(
         });
         walk.used[op] = true;
         toggle_used_hash(&prepared, &mut walk, op);
+        if let Some(group) = ops[op].exclusive_group {
+            walk.group_used[group as usize] = true;
+        }
         let obligated = !ops[op].required()
             && (frame.obligated || frame.needed == Needed::RequiredBeforeOverwrite);
         let max_invoke_ns = frame.max_invoke_ns.max(ops[op].invoke_ns);
@@ -384,7 +435,7 @@ pub(crate) fn search(
                 walk.used_timed.1 ^ used_below_timed_low.1,
             ),
         };
-        if !memo.insert(configuration) {
+        if !memo.insert(configuration.fingerprint()) {
             undo(&prepared, &mut walk, op, previous);
             continue;
         }
@@ -458,6 +509,9 @@ fn undo(prepared: &Prepared<'_>, walk: &mut Walk, op: usize, change: Change) {
     }
     walk.used[op] = false;
     toggle_used_hash(prepared, walk, op);
+    if let Some(group) = prepared.ops[op].exclusive_group {
+        walk.group_used[group as usize] = false;
+    }
 }
 
 /// Which operations may usefully be linearized before the target.
@@ -526,6 +580,11 @@ fn candidates(
         Needed::Anything | Needed::RequiredBeforeOverwrite => true,
         Needed::OnlyExpiring => !ops[op].required() && prepared.deadline_ns(op) < target_invoke_ns,
     };
+    let group_spent = |op: usize| {
+        ops[op]
+            .exclusive_group
+            .is_some_and(|group| walk.group_used[group as usize])
+    };
     let deadline_ns = prepared.deadline_ns(target);
     let timed_high = prepared
         .timed_invokes_ns
@@ -536,13 +595,17 @@ fn candidates(
     let mut found = Vec::new();
     for &op in &prepared.timed[frame.timed_low..timed_high.max(frame.timed_low)] {
         let expired = !ops[op].required() && prepared.deadline_ns(op) < frame.max_invoke_ns;
-        if op != target && !walk.used[op] && !expired && wanted(op) {
+        if op != target && !walk.used[op] && !expired && wanted(op) && !group_spent(op) {
             found.push(op);
         }
     }
     let mut seen_classes: HashSet<u32, FxBuild> = HashSet::default();
     for &op in &prepared.floating[frame.floating_low..floating_high.max(frame.floating_low)] {
-        if !walk.used[op] && wanted(op) && seen_classes.insert(prepared.class[op]) {
+        if !walk.used[op]
+            && wanted(op)
+            && !group_spent(op)
+            && seen_classes.insert(prepared.class[op])
+        {
             found.push(op);
         }
     }

@@ -718,3 +718,59 @@ fn the_fast_checker_agrees_with_brute_force_on_ten_thousand_small_histories() {
         "{valid} valid, {invalid} invalid, {resent_deletes} with resent deletes"
     );
 }
+
+/// The source `s` holds "a", then "b", then "c" is put to another key;
+/// a copy of `s` into `d` never answers; `d` is then read as `reads`
+/// say, one after another.
+fn copy_in_doubt(reads: &[&str]) -> History {
+    let mut rows = vec![
+        (0, 0, 10, put("s", "a", Precondition::None), written("a")),
+        (0, 20, 30, put("s", "b", Precondition::None), written("b")),
+        (0, 31, 32, put("o", "c", Precondition::None), written("c")),
+        (
+            1,
+            5,
+            100,
+            copy("s", "d", Precondition::None, None),
+            indeterminate(),
+        ),
+    ];
+    for (at, value) in (0u64..).zip(reads) {
+        let start = 200 + 20 * at;
+        rows.push((2, start, start + 10, get("d"), read(value)));
+    }
+    history(rows)
+}
+
+/// C8 with the copy in doubt, checked jointly and with the copies split
+/// (`max_joint_states_per_partition: 0`): it installs one version its
+/// source held, once.
+#[test]
+fn c8_an_indeterminate_copy_installs_at_most_one_version_its_source_held() {
+    let split = Limits {
+        max_joint_states_per_partition: 0,
+        ..Limits::default()
+    };
+    for (reads, violated) in [
+        (&["a"][..], false),
+        (&["b", "b"][..], false),
+        (&["a", "b"][..], true),
+        (&["c"][..], true),
+    ] {
+        let history = copy_in_doubt(reads);
+        for (mode, limits) in [("joint", Limits::default()), ("split", split)] {
+            let report = check_with(&history, &limits);
+            assert!(report.unknown.is_empty(), "{mode} {reads:?}: {report:#?}");
+            assert_eq!(
+                report.verdict() == Verdict::Violated,
+                violated,
+                "{mode} {reads:?}: {report:#?}"
+            );
+            assert_eq!(
+                report.stats.split_partitions,
+                usize::from(mode == "split"),
+                "{mode} {reads:?}"
+            );
+        }
+    }
+}
