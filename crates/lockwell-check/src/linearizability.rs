@@ -1038,10 +1038,10 @@ pub(crate) fn timeline(
             })
             .collect();
         let mark = if marked.contains(&entry.id) { '*' } else { ' ' };
-        let sends = if entry.attempts == 1 {
-            String::new()
-        } else {
-            format!(" ({} attempts may have acted)", entry.attempts)
+        let sends = match (entry.attempts, &entry.outcome) {
+            (0, Outcome::Indeterminate { .. }) => " (never sent)".to_owned(),
+            (0 | 1, _) => String::new(),
+            (attempts, _) => format!(" ({attempts} attempts may have acted)"),
         };
         let _infallible = writeln!(
             text,

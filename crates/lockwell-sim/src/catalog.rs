@@ -186,10 +186,10 @@ const CAMPAIGNS: [Campaign; PlantedBug::ALL.len()] = [
         bug: PlantedBug::RetriesWithoutBackoffOrBudget,
         workload: "cas-counter",
         faults: Some("partitions"),
-        expected_detection: "none by design: the history records operations, not attempts, \
-                             and an attempt sent early is as correct as one sent late; a \
-                             check on attempts per operation or on the server's request rate \
-                             would see it",
+        expected_detection: "none by design: the history counts a request's attempts but \
+                             not when they were sent, and an attempt sent early is as \
+                             correct as one sent late; a check on the time between attempts \
+                             or on the server's request rate would see it",
     },
 ];
 
