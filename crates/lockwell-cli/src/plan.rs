@@ -297,16 +297,31 @@ fn describe_model(folder: &Path, sweep: &Sweep, model: &Model) -> String {
         );
         let _ = writeln!(
             text,
-            "  throughput ({payload} B): USL lambda {:.0} work units/s (a request that installs a \
+            "  throughput ({payload} B): lambda {:.0} work units/s (a request that installs a \
              write is 1 unit, any other {:.3}), sigma {:.4} + {:.4} x key collision probability, \
-             kappa {:.6} ({peak}); residual RMS {:.1}%",
+             coherency {} with kappa {:.6} ({peak}); residual RMS {:.1}%",
             usl.lambda_per_s,
             throughput.non_write_request_cost,
             usl.sigma,
             usl.sigma_per_key_collision,
+            usl.coherency,
             usl.kappa,
             fit.rms_log_error * 100.0
         );
+        if let Some(choice) = &fit.choice {
+            let scores: Vec<String> = choice
+                .extrapolation_rms_log_error
+                .iter()
+                .map(|(coherency, error)| format!("{coherency} {:.1}%", error * 100.0))
+                .collect();
+            let _ = writeln!(
+                text,
+                "    coherency chosen by extrapolation: fitted on up to {:.1} in flight, RMS error \
+                 on the larger fitted concurrencies: {}",
+                choice.lower_half_max_in_flight,
+                scores.join(", ")
+            );
+        }
     }
     if let Some(window) = model.window_per_request_latency {
         let _ = writeln!(

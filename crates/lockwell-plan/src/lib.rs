@@ -7,7 +7,9 @@
 //! and where it breaks:
 //!
 //! - [`usl`]: request throughput against requests in flight (Universal
-//!   Scalability Law, least squares);
+//!   Scalability Law, least squares, or its logarithmic-coherency variant
+//!   when that extrapolates better within the fitted points; a factor for
+//!   a lone request in flight);
 //! - [`keys`]: per-key access probabilities under zipf skew;
 //! - [`conflict`]: the probability that a compare-and-swap loses, retry
 //!   amplification, backoff sleep;

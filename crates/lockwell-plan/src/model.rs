@@ -685,12 +685,15 @@ impl Model {
 pub(crate) mod tests {
     use super::*;
     use crate::sweep::{Measured, Mix};
+    use crate::usl::Coherency;
 
     pub(crate) const TRUE_USL: Usl = Usl {
         lambda_per_s: 4000.0,
         sigma: 0.3,
         sigma_per_key_collision: 0.5,
         kappa: 0.002,
+        coherency: Coherency::Pairwise,
+        lone_request_factor: 1.0,
     };
     pub(crate) const TRUE_WINDOW: f64 = 1.5;
     pub(crate) const TRUE_NON_WRITE_REQUEST_COST: f64 = 0.25;
@@ -714,6 +717,7 @@ pub(crate) mod tests {
                         usl: TRUE_USL,
                         residuals: Vec::new(),
                         rms_log_error: 0.0,
+                        choice: None,
                     },
                 },
             )]),

@@ -16,23 +16,47 @@
 //! the peak at `N* = sqrt((1 - σ - σ_key H) / κ)`). With `σ_key = 0` this
 //! is the textbook law.
 //!
+//! Two extensions, each chosen by the data:
+//!
+//! - **Coherency growth.** Past the peak the USL's `κN(N - 1)` makes
+//!   throughput fall as `1/N`. On a small machine a saturated server's
+//!   per-request cost often grows far more slowly (run queues, caches,
+//!   timer heaps), so the alternative is `κN ln N` ([`Coherency`]): past
+//!   the peak at `N* = (1 - σ) / κ` throughput falls as `1/ln N`. [`fit`]
+//!   fits both on the lower half of the fitted concurrencies, predicts the
+//!   upper half of the fitted points with each, and keeps the law with the
+//!   smaller extrapolation error (the USL on a tie within
+//!   [`CHOICE_MARGIN`], and whenever the lower half is too small to fit).
+//!   Only fitted points take part: a validation's held-out points never
+//!   reach the choice.
+//! - **Lone requests.** With one request in flight every thread on both
+//!   sides sleeps between hops and each hop pays a wake-up; a second
+//!   request keeps them awake, so a loopback server can do more than twice
+//!   the work at two requests than at one (our in-memory server: 3,300 and
+//!   10,000 requests/s). That is not contention, so the throughput below
+//!   two in flight is the law's times a factor `f^w(N)`, `w = clamp(2 -
+//!   N, 0, 1)`, with `f` fitted (1 when nothing was measured below two);
+//!   the lower-half fits of the choice hold `f = 1`, as with only a few
+//!   concurrencies a free factor would leave the shape to two of them.
+//!
 //! Fit: least squares on `log X` (every point weighs by its relative
 //! error, so that a 1-racer point counts as much as a 256-racer one).
-//! For fixed `(σ, σ_key, κ)` the best `log λ` is the mean of `log X -
-//! log(N / D(N))` in closed form; the three coefficients come from a
-//! log-spaced grid (zero included) refined once around its best
-//! cell, then polished by a pattern search. Grid search rather than Gauss-Newton: it cannot diverge and finds
-//! the global minimum of a small surface with cheap evaluations. A sweep
-//! whose points all share one `H` cannot tell `σ` from `σ_key · H`; the
-//! fit then keeps `σ_key = 0`.
+//! For fixed `(σ, σ_key, κ)` the best `log λ` and `log f` are a 2x2 linear
+//! least squares in closed form; the three coefficients come from a
+//! log-spaced grid (zero included) refined once around its best cell,
+//! then polished by a pattern search. Grid search rather than
+//! Gauss-Newton: it cannot diverge and finds the global minimum of a
+//! small surface with cheap evaluations. A sweep whose points all share
+//! one `H` cannot tell `σ` from `σ_key · H`; the fit then keeps `σ_key =
+//! 0`.
 //!
 //! Assumptions: one resource pool whose throughput depends on the requests
 //! in flight and how often they meet on a key; the same request mix at
 //! every `N`. Where it breaks: a mix of very different requests (a 1 MiB
 //! PUT and a GET share one `λ`); a generator that is itself the
-//! bottleneck; and past the measured `N`: on a small machine throughput
-//! past the knee declines roughly linearly, not with the `κN²` the law
-//! assumes, so a `κ` fitted below the knee over-predicts the decline
+//! bottleneck; a lower half with no sign of the coherency cost (both laws
+//! fit `κ = 0`, the USL is kept, and the decline past the measured `N` is
+//! a guess); and far past the measured `N` whichever law was chosen
 //! (`lockwell plan validate` shows by how much).
 
 /// Fewest points a fit needs (three parameters).
@@ -45,8 +69,59 @@ pub const MAX_KAPPA: f64 = 1.0;
 /// Largest per-collision contention coefficient searched.
 pub const MAX_SIGMA_PER_KEY_COLLISION: f64 = 10.0;
 
+/// In-flight values within this relative distance of a group's smallest
+/// count as one concurrency when [`fit`] splits the samples in halves
+/// (racer counts of a sweep are far more than 10% apart; the share of
+/// time a racer spends in a request moves its value by less).
+pub const SAME_CONCURRENCY: f64 = 0.1;
+
+/// How much lower (RMS log error) a later candidate's extrapolation
+/// error must be to replace an earlier one: the USL is kept when the two
+/// extrapolate alike (when the lower half shows no coherency cost, both
+/// fit `κ = 0` and differ only by rounding).
+pub const CHOICE_MARGIN: f64 = 0.01;
+
 const GRID_STEPS: usize = 16;
 const REFINEMENTS: usize = 1;
+
+/// How the coherency cost grows with the requests in flight `N`.
+#[non_exhaustive]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Coherency {
+    /// `κN(N - 1)`: every pair of requests in flight exchanges state
+    /// (Gunther's USL); past the peak throughput falls as `1/N`.
+    Pairwise,
+    /// `κN ln N`: each request's own cost grows with the log of the
+    /// requests in flight (run queues, caches, timer heaps); past the peak
+    /// throughput falls as `1/ln N`.
+    Logarithmic,
+}
+
+impl Coherency {
+    /// Every candidate, the USL first (it wins ties).
+    pub const ALL: [Self; 2] = [Self::Pairwise, Self::Logarithmic];
+
+    /// The term `κ` multiplies at `N` in flight (0 at `N = 1`).
+    #[must_use]
+    pub fn growth(self, in_flight: f64) -> f64 {
+        match self {
+            Self::Pairwise => in_flight * (in_flight - 1.0),
+            Self::Logarithmic => in_flight * in_flight.ln(),
+        }
+    }
+}
+
+impl std::fmt::Display for Coherency {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::Pairwise => "kappa N(N-1) (USL)",
+            Self::Logarithmic => "kappa N ln N",
+        })
+    }
+}
 
 /// The coefficients.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -59,6 +134,18 @@ pub struct Usl {
     pub sigma_per_key_collision: f64,
     /// Coherency.
     pub kappa: f64,
+    /// How the coherency cost grows.
+    pub coherency: Coherency,
+    /// Throughput of a lone request in flight over `λ` (1: none of the
+    /// idle wake-ups described in the module documentation).
+    pub lone_request_factor: f64,
+}
+
+/// How much of the lone-request factor applies at `N` in flight: all of
+/// it at one request or fewer, none from two, linear in between.
+#[must_use]
+pub fn lone_share(in_flight: f64) -> f64 {
+    (2.0 - in_flight).clamp(0.0, 1.0)
 }
 
 impl Usl {
@@ -67,6 +154,7 @@ impl Usl {
     #[must_use]
     pub fn throughput_per_s(&self, in_flight: f64, key_collision: f64) -> f64 {
         self.lambda_per_s * in_flight / self.denominator(in_flight, key_collision)
+            * self.lone_request_factor.powf(lone_share(in_flight))
     }
 
     fn contention(&self, key_collision: f64) -> f64 {
@@ -75,24 +163,29 @@ impl Usl {
 
     fn denominator(&self, in_flight: f64, key_collision: f64) -> f64 {
         1.0 + self.contention(key_collision) * (in_flight - 1.0)
-            + self.kappa * in_flight * (in_flight - 1.0)
+            + self.kappa * self.coherency.growth(in_flight)
     }
 
     /// Mean time one request spends in flight at `N` (Little's law:
     /// `N / X(N)`), in seconds.
     #[must_use]
     pub fn latency_s(&self, in_flight: f64, key_collision: f64) -> f64 {
-        self.denominator(in_flight, key_collision) / self.lambda_per_s
+        in_flight / self.throughput_per_s(in_flight, key_collision)
     }
 
     /// The concurrency of peak throughput (`None` without coherency cost:
-    /// throughput then rises forever towards `λ/σ`).
+    /// throughput then rises forever towards `λ/σ`): where `d(N/D)/dN =
+    /// 0`, `sqrt((1 - σ) / κ)` for the USL and `(1 - σ) / κ` for the
+    /// logarithmic growth.
     #[must_use]
     pub fn peak_in_flight(&self, key_collision: f64) -> Option<f64> {
         (self.kappa > 0.0).then(|| {
-            ((1.0 - self.contention(key_collision)).max(0.0) / self.kappa)
-                .sqrt()
-                .max(1.0)
+            let ratio = (1.0 - self.contention(key_collision)).max(0.0) / self.kappa;
+            match self.coherency {
+                Coherency::Pairwise => ratio.sqrt(),
+                Coherency::Logarithmic => ratio,
+            }
+            .max(1.0)
         })
     }
 }
@@ -114,6 +207,20 @@ pub struct UslFit {
     pub residuals: Vec<(Sample, f64)>,
     /// Root mean square of `ln(fitted / measured)`.
     pub rms_log_error: f64,
+    /// How [`fit`] chose the coherency growth (`None`: the lower half of
+    /// the concurrencies could not be fitted alone, so the USL was kept).
+    pub choice: Option<CoherencyChoice>,
+}
+
+/// How [`fit`] chose the coherency growth: each candidate fitted on the
+/// lower half of the concurrencies, judged on the upper half.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CoherencyChoice {
+    /// The largest concurrency (requests in flight) of the lower half.
+    pub lower_half_max_in_flight: f64,
+    /// Per candidate, in [`Coherency::ALL`] order, the RMS of
+    /// `ln(predicted / measured)` on the upper half.
+    pub extrapolation_rms_log_error: Vec<(Coherency, f64)>,
 }
 
 /// Why a law cannot be fitted.
@@ -128,24 +235,52 @@ pub enum UslError {
     BadPoint(f64, f64),
 }
 
-/// `ln λ` that minimises the squared log error for the shape `(σ,
-/// σ_key, κ)` (its `λ` ignored), and that error.
-fn best_lambda(samples: &[Sample], shape: Usl) -> (f64, f64) {
-    let offsets: Vec<f64> = samples
+/// `ln λ` and `ln` of the lone-request factor that minimise the squared
+/// log error for the shape `(σ, σ_key, κ)` (its `λ` and factor ignored),
+/// and that error. Both enter `ln X` linearly (`ln X = ln λ + ln(N / D) +
+/// w(N) ln f`), so they are a 2x2 linear least squares; without samples
+/// below two in flight, or with [`LoneRequests::OnTheLaw`], the factor
+/// stays 1.
+fn best_scale(samples: &[Sample], shape: Usl, lone: LoneRequests) -> (f64, f64, f64) {
+    let bare = Usl {
+        lambda_per_s: 1.0,
+        lone_request_factor: 1.0,
+        ..shape
+    };
+    let rows: Vec<(f64, f64)> = samples
         .iter()
         .map(|sample| {
-            sample.throughput_per_s.ln()
-                - shape
-                    .throughput_per_s(sample.in_flight, sample.key_collision)
-                    .ln()
+            (
+                lone_share(sample.in_flight),
+                sample.throughput_per_s.ln()
+                    - bare
+                        .throughput_per_s(sample.in_flight, sample.key_collision)
+                        .ln(),
+            )
         })
         .collect();
-    let log_lambda = offsets.iter().sum::<f64>() / offsets.len() as f64;
-    let error = offsets
+    let count = rows.len() as f64;
+    let (sum_w, sum_ww, sum_y, sum_wy) = rows.iter().fold(
+        (0.0, 0.0, 0.0, 0.0),
+        |(sum_w, sum_ww, sum_y, sum_wy), &(w, y)| {
+            (sum_w + w, sum_ww + w * w, sum_y + y, sum_wy + w * y)
+        },
+    );
+    let determinant = count * sum_ww - sum_w * sum_w;
+    let (log_lambda, log_factor) =
+        if lone == LoneRequests::Fitted && determinant > 1e-9 * count * count {
+            (
+                (sum_ww * sum_y - sum_w * sum_wy) / determinant,
+                (count * sum_wy - sum_w * sum_y) / determinant,
+            )
+        } else {
+            (sum_y / count, 0.0)
+        };
+    let error = rows
         .iter()
-        .map(|offset| (offset - log_lambda).powi(2))
+        .map(|&(w, y)| (y - log_lambda - w * log_factor).powi(2))
         .sum();
-    (log_lambda, error)
+    (log_lambda, log_factor, error)
 }
 
 /// `steps + 1` candidates: zero, then log-spaced from `low` to `high`.
@@ -163,21 +298,30 @@ fn candidates(low: f64, high: f64, steps: usize, include_zero: bool) -> Vec<f64>
 /// factor. The grid finds the right valley; this walks along it (the
 /// contention and coherency terms trade off against each other, so the
 /// minimum lies in a narrow diagonal valley that a zooming grid can leave).
-fn polish(samples: &[Sample], start: ([f64; 3], f64), one_collision: bool) -> [f64; 3] {
+fn polish(
+    samples: &[Sample],
+    coherency: Coherency,
+    lone: LoneRequests,
+    start: ([f64; 3], f64),
+    one_collision: bool,
+) -> [f64; 3] {
     const MIN_FACTOR: f64 = 1.0 + 1e-6;
     const MAX_STEPS: usize = 5_000;
     let limits = [MAX_SIGMA, MAX_SIGMA_PER_KEY_COLLISION, MAX_KAPPA];
     let error = |coefficients: [f64; 3]| {
-        best_lambda(
+        best_scale(
             samples,
             Usl {
                 lambda_per_s: 1.0,
                 sigma: coefficients[0],
                 sigma_per_key_collision: coefficients[1],
                 kappa: coefficients[2],
+                coherency,
+                lone_request_factor: 1.0,
             },
+            lone,
         )
-        .1
+        .2
     };
     let (mut best, mut best_error) = start;
     let mut factor = 2.0f64;
@@ -207,11 +351,7 @@ fn polish(samples: &[Sample], start: ([f64; 3], f64), one_collision: bool) -> [f
     best
 }
 
-/// Fits the samples.
-///
-/// # Errors
-/// See [`UslError`].
-pub fn fit(samples: &[Sample]) -> Result<UslFit, UslError> {
+fn check_samples(samples: &[Sample]) -> Result<(), UslError> {
     if samples.len() < MIN_FIT_POINTS {
         return Err(UslError::TooFewPoints(samples.len()));
     }
@@ -230,6 +370,31 @@ pub fn fit(samples: &[Sample]) -> Result<UslFit, UslError> {
     {
         return Err(UslError::OneConcurrency);
     }
+    Ok(())
+}
+
+/// Whether a fit gives requests alone in flight their own factor.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoneRequests {
+    /// The lone-request factor is fitted (the whole fit).
+    Fitted,
+    /// Lone requests are held to the law, factor 1 (the lower-half fits
+    /// of [`fit`]: with few concurrencies a free factor would leave the
+    /// shape to the two or three above one request).
+    OnTheLaw,
+}
+
+/// Fits the samples with the coherency growth `coherency`.
+///
+/// # Errors
+/// See [`UslError`].
+pub fn fit_law(
+    samples: &[Sample],
+    coherency: Coherency,
+    lone: LoneRequests,
+) -> Result<UslFit, UslError> {
+    check_samples(samples)?;
     let one_collision = samples
         .iter()
         .all(|sample| (sample.key_collision - samples[0].key_collision).abs() < 1e-12);
@@ -257,8 +422,10 @@ pub fn fit(samples: &[Sample]) -> Result<UslFit, UslError> {
                         sigma,
                         sigma_per_key_collision,
                         kappa,
+                        coherency,
+                        lone_request_factor: 1.0,
                     };
-                    let (_, error) = best_lambda(samples, shape);
+                    let (_, _, error) = best_scale(samples, shape, lone);
                     if error < best.1 {
                         best = ([sigma, sigma_per_key_collision, kappa], error);
                     }
@@ -276,20 +443,24 @@ pub fn fit(samples: &[Sample]) -> Result<UslFit, UslError> {
             };
         }
     }
-    let [sigma, sigma_per_key_collision, kappa] = polish(samples, best, one_collision);
+    let [sigma, sigma_per_key_collision, kappa] =
+        polish(samples, coherency, lone, best, one_collision);
     let shape = Usl {
         lambda_per_s: 1.0,
         sigma,
         sigma_per_key_collision,
         kappa,
+        coherency,
+        lone_request_factor: 1.0,
     };
-    let (log_lambda, error) = best_lambda(samples, shape);
+    let (log_lambda, log_factor, error) = best_scale(samples, shape, lone);
     debug_assert!(
         error <= best.1 + 1e-12,
         "polishing never makes the fit worse"
     );
     let usl = Usl {
         lambda_per_s: log_lambda.exp(),
+        lone_request_factor: log_factor.exp(),
         ..shape
     };
     let residuals = samples
@@ -305,7 +476,84 @@ pub fn fit(samples: &[Sample]) -> Result<UslFit, UslError> {
         usl,
         residuals,
         rms_log_error: (error / samples.len() as f64).sqrt(),
+        choice: None,
     })
+}
+
+/// RMS of `ln(predicted / measured)` of `usl` on `samples`.
+fn rms_log_error(usl: &Usl, samples: &[Sample]) -> f64 {
+    let sum: f64 = samples
+        .iter()
+        .map(|sample| {
+            (usl.throughput_per_s(sample.in_flight, sample.key_collision) / sample.throughput_per_s)
+                .ln()
+                .powi(2)
+        })
+        .sum();
+    (sum / samples.len() as f64).sqrt()
+}
+
+/// The largest concurrency of the lower half: the samples' in-flight
+/// values grouped into concurrencies (a value within
+/// [`SAME_CONCURRENCY`] of the group's smallest joins it), and the
+/// smaller half of the groups, the middle one included when their count
+/// is odd.
+fn lower_half_max_in_flight(samples: &[Sample]) -> f64 {
+    let mut in_flight: Vec<f64> = samples.iter().map(|sample| sample.in_flight).collect();
+    in_flight.sort_by(f64::total_cmp);
+    let mut groups: Vec<(f64, f64)> = Vec::new();
+    for value in in_flight {
+        match groups.last_mut() {
+            Some((smallest, largest)) if value <= *smallest * (1.0 + SAME_CONCURRENCY) => {
+                *largest = value;
+            }
+            _ => groups.push((value, value)),
+        }
+    }
+    groups[groups.len().div_ceil(2) - 1].1
+}
+
+/// Fits the samples with each [`Coherency`] and keeps the one that
+/// extrapolates best within them: each candidate is fitted on the lower
+/// half of the concurrencies and judged by its RMS log error on the upper
+/// half; the winner is then fitted on every sample. The USL wins ties
+/// (within [`CHOICE_MARGIN`]),
+/// and is kept when the lower half cannot be fitted alone (fewer than
+/// [`MIN_FIT_POINTS`] samples or one concurrency). The held-out samples
+/// are the fitted ones: whatever a caller holds out of the whole fit
+/// plays no part in the choice.
+///
+/// # Errors
+/// See [`UslError`].
+pub fn fit(samples: &[Sample]) -> Result<UslFit, UslError> {
+    check_samples(samples)?;
+    let split = lower_half_max_in_flight(samples);
+    let (lower, upper): (Vec<Sample>, Vec<Sample>) =
+        samples.iter().partition(|sample| sample.in_flight <= split);
+    let mut scores = Vec::new();
+    for coherency in Coherency::ALL {
+        match fit_law(&lower, coherency, LoneRequests::OnTheLaw) {
+            Ok(fit) => scores.push((coherency, rms_log_error(&fit.usl, &upper))),
+            Err(_) => return fit_law(samples, Coherency::Pairwise, LoneRequests::Fitted),
+        }
+    }
+    let chosen = scores
+        .iter()
+        .fold(
+            None,
+            |best: Option<(Coherency, f64)>, &(coherency, error)| match best {
+                Some((_, best_error)) if best_error <= error + CHOICE_MARGIN => best,
+                _ => Some((coherency, error)),
+            },
+        )
+        .expect("at least one candidate")
+        .0;
+    let mut fit = fit_law(samples, chosen, LoneRequests::Fitted)?;
+    fit.choice = Some(CoherencyChoice {
+        lower_half_max_in_flight: split,
+        extrapolation_rms_log_error: scores,
+    });
+    Ok(fit)
 }
 
 #[cfg(test)]
@@ -320,6 +568,8 @@ mod tests {
             sigma,
             sigma_per_key_collision,
             kappa,
+            coherency: Coherency::Pairwise,
+            lone_request_factor: 1.0,
         }
     }
 
@@ -379,6 +629,111 @@ mod tests {
                 assert!(relative < 0.01, "{truth:?} at {sample:?}: {relative}");
             }
         }
+    }
+
+    fn samples_of(truth: &Usl, concurrencies: &[f64]) -> Vec<Sample> {
+        concurrencies
+            .iter()
+            .flat_map(|&n| {
+                [UNIFORM_1000, 1.0]
+                    .map(|collision| sample(n, collision, truth.throughput_per_s(n, collision)))
+            })
+            .collect()
+    }
+
+    /// Each law, measured exactly at 1-64 in flight, is the one chosen:
+    /// fitted on 1-8 it predicts 16-64, the other law does not.
+    #[test]
+    fn the_choice_picks_the_law_that_generated_the_points() {
+        let concurrencies = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+        let pairwise = law(5000.0, 0.05, 0.2, 0.02);
+        let logarithmic = Usl {
+            coherency: Coherency::Logarithmic,
+            kappa: 0.1,
+            ..pairwise
+        };
+        for truth in [pairwise, logarithmic] {
+            let fit = fit(&samples_of(&truth, &concurrencies)).unwrap();
+            assert_eq!(fit.usl.coherency, truth.coherency, "{fit:?}");
+            let choice = fit.choice.as_ref().unwrap();
+            assert_eq!(choice.lower_half_max_in_flight, 8.0);
+            let errors: Vec<f64> = choice
+                .extrapolation_rms_log_error
+                .iter()
+                .map(|(_, error)| *error)
+                .collect();
+            assert!(errors.iter().any(|error| *error < 0.01), "{choice:?}");
+            assert!(errors.iter().any(|error| *error > 0.05), "{choice:?}");
+            assert!(fit.rms_log_error < 0.005, "{fit:?}");
+        }
+    }
+
+    /// Without coherency cost in the lower half both laws fit `κ = 0` and
+    /// extrapolate alike: the USL is kept.
+    #[test]
+    fn the_usl_is_kept_when_both_laws_extrapolate_alike() {
+        let fit = fit(&samples_of(
+            &law(5000.0, 0.1, 0.0, 0.0),
+            &[1.0, 2.0, 4.0, 8.0],
+        ))
+        .unwrap();
+        assert_eq!(fit.usl.coherency, Coherency::Pairwise);
+        assert!(fit.choice.is_some());
+    }
+
+    /// Two concurrencies cannot be split into halves that fit: no choice.
+    #[test]
+    fn too_few_concurrencies_keep_the_usl_without_a_choice() {
+        let truth = Usl {
+            coherency: Coherency::Logarithmic,
+            ..law(5000.0, 0.05, 0.2, 0.02)
+        };
+        let fit = fit(&samples_of(&truth, &[1.0, 2.0])).unwrap();
+        assert_eq!(fit.usl.coherency, Coherency::Pairwise);
+        assert_eq!(fit.choice, None);
+    }
+
+    /// Hand-computed: the logarithmic law with λ = 100, σ = 0.1, κ = 0.01
+    /// at N = 10 gives 1000 / (1 + 0.9 + 0.1 ln 10) = 1000 / 2.1303 =
+    /// 469.43; its peak is at (1 - 0.1) / 0.01 = 90. A lone request with
+    /// factor 0.5 runs at 50/s, and 1.5 in flight at 150 / (1 + 0.05 +
+    /// 0.015 ln 1.5) x 0.5^0.5.
+    #[test]
+    fn hand_computed_logarithmic_law_and_lone_requests() {
+        let usl = Usl {
+            coherency: Coherency::Logarithmic,
+            lone_request_factor: 0.5,
+            ..law(100.0, 0.1, 0.0, 0.01)
+        };
+        let at_ten = 1000.0 / (1.9 + 0.1 * 10f64.ln());
+        assert!((usl.throughput_per_s(10.0, 0.0) - at_ten).abs() < 1e-9);
+        assert!((usl.peak_in_flight(0.0).unwrap() - 90.0).abs() < 1e-9);
+        assert!((usl.throughput_per_s(1.0, 0.0) - 50.0).abs() < 1e-9);
+        let at_one_and_a_half = 150.0 / (1.05 + 0.015 * 1.5f64.ln()) * 0.5f64.sqrt();
+        assert!((usl.throughput_per_s(1.5, 0.0) - at_one_and_a_half).abs() < 1e-9);
+        assert!((usl.latency_s(1.0, 0.0) - 0.02).abs() < 1e-12);
+    }
+
+    /// A lone request slower than the law (idle wake-ups) is fitted as the
+    /// factor and leaves `λ` and the shape alone.
+    #[test]
+    fn a_slow_lone_request_is_fitted_as_its_factor() {
+        let truth = Usl {
+            lone_request_factor: 0.4,
+            ..law(5000.0, 0.05, 0.2, 0.002)
+        };
+        let fit = fit_law(
+            &samples_of(&truth, &[1.0, 2.0, 4.0, 8.0, 16.0, 64.0]),
+            Coherency::Pairwise,
+            LoneRequests::Fitted,
+        )
+        .unwrap();
+        assert!((fit.usl.lone_request_factor - 0.4).abs() < 0.004, "{fit:?}");
+        assert!(
+            (fit.usl.lambda_per_s / 5000.0 - 1.0).abs() < 0.01,
+            "{fit:?}"
+        );
+        assert!(fit.rms_log_error < 0.005, "{fit:?}");
     }
 
     #[test]
