@@ -215,9 +215,13 @@ const NON_WRITE_REQUEST_COSTS: [f64; 11] = [
 /// PUT that installs its object costs an fsync, a GET or a PUT that loses
 /// its precondition costs none. So the USL is fitted in work units: a
 /// request that installs a write is 1, any other `non_write_request_cost`,
-/// chosen among [`NON_WRITE_REQUEST_COSTS`] as the one whose law fits the
-/// measured points best (an in-memory server comes out near 1). Requests/s
-/// of a workload follow from its writes per request.
+/// chosen among [`NON_WRITE_REQUEST_COSTS`] the way the law's coherency is
+/// ([`usl::fit`]): the cost whose law, fitted on the lower half of the
+/// fitted concurrencies, predicts the upper half best (the first, 1, on
+/// ties; an in-memory server comes out at 1). Chosen by extrapolation
+/// rather than by the fit's own error, because a cost below 1 can absorb
+/// the noise of the fitted points and still predict worse past them.
+/// Requests/s of a workload follow from its writes per request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThroughputFit {
     pub non_write_request_cost: f64,
@@ -249,7 +253,7 @@ fn fit_throughput(samples: &[WorkSample]) -> Result<ThroughputFit, UslError> {
         let usl_fit = usl::fit(&work)?;
         if best
             .as_ref()
-            .is_none_or(|best| usl_fit.rms_log_error < best.usl_fit.rms_log_error)
+            .is_none_or(|best| usl_fit.choice_error() < best.usl_fit.choice_error())
         {
             best = Some(ThroughputFit {
                 non_write_request_cost,

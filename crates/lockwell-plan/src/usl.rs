@@ -212,6 +212,25 @@ pub struct UslFit {
     pub choice: Option<CoherencyChoice>,
 }
 
+impl UslFit {
+    /// What a choice among fits compares: the chosen law's extrapolation
+    /// error from the lower half of the concurrencies to the upper half,
+    /// or without a choice the error on every point.
+    #[must_use]
+    pub fn choice_error(&self) -> f64 {
+        self.choice
+            .as_ref()
+            .and_then(|choice| {
+                choice
+                    .extrapolation_rms_log_error
+                    .iter()
+                    .find(|(coherency, _)| *coherency == self.usl.coherency)
+                    .map(|(_, error)| *error)
+            })
+            .unwrap_or(self.rms_log_error)
+    }
+}
+
 /// How [`fit`] chose the coherency growth: each candidate fitted on the
 /// lower half of the concurrencies, judged on the upper half.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
