@@ -10,9 +10,10 @@
 //! 2. an operation makes `r = 2 a f_cas + f_put + f_get` requests, so a
 //!    racer has a request in flight a share `r L / (r L + S)` of the time
 //!    and `n = N · r L / (r L + S)` requests are in flight;
-//! 3. the USL ([`crate::usl`]) of the payload size gives the throughput
-//!    `X(n)` in work units (a request that installs a write is 1, any
-//!    other a fitted fraction, see [`ThroughputFit`]), with the key
+//! 3. the throughput law ([`crate::usl`]: the USL or its logarithmic
+//!    coherency, whichever extrapolated better) of the payload size gives
+//!    the throughput `X(n)` in work units (a request that installs a write
+//!    is 1, any other a chosen fraction, see [`ThroughputFit`]), with the key
 //!    contention of the workload's collision probability `Σ p_k²`; the
 //!    requests/s and mean request latency `L` follow;
 //! 4. operations/s = `X / r`; goodput = operations/s · (`f_cas + f_put`);
