@@ -7,7 +7,7 @@
 //! ```
 //!
 //! where `N` is the number of requests in flight, `λ` the throughput of
-//! one, `σ` the contention every request meets (queueing for the two
+//! one as the law sees it (see lone requests below), `σ` the contention every request meets (queueing for the two
 //! cores), `σ_key · H` the contention of requests for the same key (the
 //! store installs one key's writes one at a time, SPEC C3), `H = Σ_k p_k²`
 //! the probability that two requests touch the same key (1 for one hot
