@@ -35,9 +35,12 @@
 //!   the work at two requests than at one (our in-memory server: 3,300 and
 //!   10,000 requests/s). That is not contention, so the throughput below
 //!   two in flight is the law's times a factor `f^w(N)`, `w = clamp(2 -
-//!   N, 0, 1)`, with `f` fitted (1 when nothing was measured below two);
-//!   the lower-half fits of the choice hold `f = 1`, as with only a few
-//!   concurrencies a free factor would leave the shape to two of them.
+//!   N, 0, 1)`, with `f` fitted, and kept only if it lowers the fit's RMS
+//!   log error by more than [`CHOICE_MARGIN`] (else, and when nothing was
+//!   measured below two, `f = 1`: a factor that explains nothing only
+//!   moves `λ` and the shape). The lower-half fits of the choice hold `f =
+//!   1`, as with only a few concurrencies a free factor would leave the
+//!   shape to two of them.
 //!
 //! Fit: least squares on `log X` (every point weighs by its relative
 //! error, so that a 1-racer point counts as much as a 256-racer one).
@@ -532,6 +535,24 @@ fn lower_half_max_in_flight(samples: &[Sample]) -> f64 {
     groups[groups.len().div_ceil(2) - 1].1
 }
 
+/// The fit with a lone-request factor if that lowers the RMS log error by
+/// more than [`CHOICE_MARGIN`], else the fit that holds lone requests to
+/// the law: a factor that explains nothing only moves `λ` and the shape.
+fn fit_with_lone_factor_if_it_counts(
+    samples: &[Sample],
+    coherency: Coherency,
+) -> Result<UslFit, UslError> {
+    let fitted = fit_law(samples, coherency, LoneRequests::Fitted)?;
+    let on_the_law = fit_law(samples, coherency, LoneRequests::OnTheLaw)?;
+    Ok(
+        if fitted.rms_log_error < on_the_law.rms_log_error - CHOICE_MARGIN {
+            fitted
+        } else {
+            on_the_law
+        },
+    )
+}
+
 /// Fits the samples with each [`Coherency`] and keeps the one that
 /// extrapolates best within them: each candidate is fitted on the lower
 /// half of the concurrencies and judged by its RMS log error on the upper
@@ -553,7 +574,7 @@ pub fn fit(samples: &[Sample]) -> Result<UslFit, UslError> {
     for coherency in Coherency::ALL {
         match fit_law(&lower, coherency, LoneRequests::OnTheLaw) {
             Ok(fit) => scores.push((coherency, rms_log_error(&fit.usl, &upper))),
-            Err(_) => return fit_law(samples, Coherency::Pairwise, LoneRequests::Fitted),
+            Err(_) => return fit_with_lone_factor_if_it_counts(samples, Coherency::Pairwise),
         }
     }
     let chosen = scores
@@ -567,7 +588,7 @@ pub fn fit(samples: &[Sample]) -> Result<UslFit, UslError> {
         )
         .expect("at least one candidate")
         .0;
-    let mut fit = fit_law(samples, chosen, LoneRequests::Fitted)?;
+    let mut fit = fit_with_lone_factor_if_it_counts(samples, chosen)?;
     fit.choice = Some(CoherencyChoice {
         lower_half_max_in_flight: split,
         extrapolation_rms_log_error: scores,
@@ -753,6 +774,25 @@ mod tests {
             "{fit:?}"
         );
         assert!(fit.rms_log_error < 0.005, "{fit:?}");
+    }
+
+    /// Through [`fit`]: a slow lone request keeps its factor, a lone
+    /// request on the law gets exactly 1.
+    #[test]
+    fn the_lone_request_factor_is_kept_only_where_it_counts() {
+        let concurrencies = [1.0, 2.0, 4.0, 8.0, 16.0, 64.0];
+        let on_the_law = law(5000.0, 0.05, 0.2, 0.002);
+        let slow = Usl {
+            lone_request_factor: 0.4,
+            ..on_the_law
+        };
+        let fitted = fit(&samples_of(&slow, &concurrencies)).unwrap();
+        assert!(
+            (fitted.usl.lone_request_factor - 0.4).abs() < 0.004,
+            "{fitted:?}"
+        );
+        let fitted = fit(&samples_of(&on_the_law, &concurrencies)).unwrap();
+        assert_eq!(fitted.usl.lone_request_factor, 1.0, "{fitted:?}");
     }
 
     #[test]
