@@ -299,13 +299,15 @@ fn describe_model(folder: &Path, sweep: &Sweep, model: &Model) -> String {
             text,
             "  throughput ({payload} B): lambda {:.0} work units/s (a request that installs a \
              write is 1 unit, any other {:.3}), sigma {:.4} + {:.4} x key collision probability, \
-             coherency {} with kappa {:.6} ({peak}); residual RMS {:.1}%",
+             coherency {} with kappa {:.6} ({peak}), a lone request in flight x {:.2}; \
+             residual RMS {:.1}%",
             usl.lambda_per_s,
             throughput.non_write_request_cost,
             usl.sigma,
             usl.sigma_per_key_collision,
             usl.coherency,
             usl.kappa,
+            usl.lone_request_factor,
             fit.rms_log_error * 100.0
         );
         if let Some(choice) = &fit.choice {
