@@ -62,8 +62,8 @@ fn concurrency(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("processes");
     group.sample_size(10);
     // 64 processes on 10 keys go past the bound in some partitions
-    // (Unknown after 2,000,000 configurations each): a minute per check,
-    // too slow to sample; `describe` still shows its verdict.
+    // (Unknown after 2,000,000 configurations each): about 20 s per
+    // check, too slow to sample.
     for processes in [2, 4, 8, 16, 32] {
         let history = history(20_000, 10, processes, 100, false);
         describe(
