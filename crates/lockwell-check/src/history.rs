@@ -55,6 +55,11 @@ pub const HISTORY_FORMAT: &str = "lockwell-history";
 /// how often a retried request took effect.
 pub const HISTORY_FORMAT_VERSION: u32 = 2;
 
+/// The most attempts one entry may record: clients make a handful (R3:
+/// 3 by default, twice that around a native re-mint); a file with more is
+/// refused rather than turned into that many operations.
+pub const MAX_ATTEMPTS_PER_ENTRY: u32 = 64;
+
 const POISONED: &str = "a client task panicked while recording the history";
 
 /// The first line of a history.
@@ -362,6 +367,12 @@ impl History {
                 return Err(inconsistent(format!(
                     "entry id {} where {index} was expected",
                     entry.id
+                )));
+            }
+            if entry.attempts > MAX_ATTEMPTS_PER_ENTRY {
+                return Err(inconsistent(format!(
+                    "{} attempts, more than the {MAX_ATTEMPTS_PER_ENTRY} an entry may have",
+                    entry.attempts
                 )));
             }
             if entry.complete_ns < entry.invoke_ns {
@@ -711,6 +722,10 @@ mod tests {
                     lines[3].replace("\"complete_ns\":7000", "\"complete_ns\":5999"),
                 ),
                 "line 4: completes at 5999 ns, before its invocation at 6000 ns",
+            ),
+            (
+                with_line(3, lines[3].replace("\"attempts\":2", "\"attempts\":65")),
+                "line 4: 65 attempts, more than the 64 an entry may have",
             ),
             (
                 with_line(1, lines[1].replace(r#"{"type":"ok""#, r#"{"type":"maybe""#)),

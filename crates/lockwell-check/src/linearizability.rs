@@ -105,7 +105,8 @@ pub struct Limits {
     pub max_shrink_states: u64,
     /// Configurations the joint search of keys linked by copies may
     /// explore before the copies are split and each key is searched alone
-    /// (see [`split_copies`]); 0 splits them at once.
+    /// (see [`split_copies`]); with 0 the joint search gives up at its
+    /// first configuration, unless it decides before exploring any.
     pub max_joint_states_per_partition: u64,
 }
 
@@ -371,8 +372,8 @@ impl Judge<'_> {
 ///
 /// The versions the source could have held: those written to it or read
 /// from it, and those indeterminate copies into it could bring, to a
-/// fixed point; versions nobody can tell apart are one (the unobserved
-/// version). Without this bound an indeterminate copy would offer every
+/// fixed point; versions the destination's readers cannot tell apart are
+/// one (the unobserved version). Without this bound an indeterminate copy would offer every
 /// version its destination ever held, and the search would try them in
 /// every combination.
 ///
@@ -482,31 +483,34 @@ fn split_copies(
                 .collect()
         })
         .collect();
-    // What each indeterminate copy may install, to a fixed point: a copy
-    // into a key adds to what that key may hold.
-    let mut installs: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); in_doubt.len()];
+    // What each key may hold, to a fixed point: an indeterminate copy into
+    // a key may bring whatever its source may hold, whether or not the
+    // key's own readers can tell it apart (a copy further on may carry it
+    // to a key whose readers can).
     let mut changed = true;
     while changed {
         changed = false;
-        for (index, &(op, destination, _)) in in_doubt.iter().enumerate() {
+        for &(op, destination, _) in &in_doubt {
             let Action::Copy { source, .. } = op.action else {
                 unreachable!("only copies are in doubt");
             };
-            let may_install: BTreeSet<u32> = held[source as usize]
-                .intersection(&told_apart[destination as usize])
+            let brought: Vec<u32> = held[source as usize]
+                .difference(&held[destination as usize])
                 .copied()
                 .collect();
-            if may_install != installs[index] {
-                held[destination as usize].extend(may_install.iter().copied());
-                installs[index] = may_install;
+            if !brought.is_empty() {
+                held[destination as usize].extend(brought);
                 changed = true;
             }
         }
     }
-    for (group, ((op, destination, cond), may_install)) in
-        in_doubt.into_iter().zip(installs).enumerate()
-    {
-        for version in may_install {
+    for (group, (op, destination, cond)) in in_doubt.into_iter().enumerate() {
+        let Action::Copy { source, .. } = op.action else {
+            unreachable!("only copies are in doubt");
+        };
+        // Versions the destination's readers cannot tell apart are one:
+        // the unobserved version, which `told_apart` always has.
+        for &version in held[source as usize].intersection(&told_apart[destination as usize]) {
             by_key[destination as usize].push(Op {
                 action: Action::Write {
                     key: destination,
@@ -1039,7 +1043,7 @@ pub(crate) fn timeline(
             .collect();
         let mark = if marked.contains(&entry.id) { '*' } else { ' ' };
         let sends = match (entry.attempts, &entry.outcome) {
-            (0, Outcome::Indeterminate { .. }) => " (never sent)".to_owned(),
+            (0, Outcome::Indeterminate { .. }) => " (no attempt may have acted)".to_owned(),
             (0 | 1, _) => String::new(),
             (attempts, _) => format!(" ({attempts} attempts may have acted)"),
         };

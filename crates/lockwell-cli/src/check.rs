@@ -45,11 +45,13 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use clap::{Args, ValueEnum};
 use lockwell_client::native::{NativeClient, NativeConfig};
-use lockwell_client::retry::DEFAULT_MAX_ATTEMPTS;
 use lockwell_client::s3::types::GetOptions;
 use lockwell_client::{ClientRuntime, Error, Observer, S3Client, S3Config, SeededRandom};
 use lockwell_sim::checks::{self, Violation};
-use lockwell_sim::driver::{ClientDriver, ProcessObserver, RunClock, TokenStats, WorkloadClient};
+use lockwell_sim::driver::{
+    ClientDriver, MAX_ACTING_ATTEMPTS_PER_REQUEST, ProcessObserver, RunClock, TokenStats,
+    WorkloadClient,
+};
 use lockwell_sim::history::{History, HistoryRecorder, OpResult, Outcome};
 use lockwell_workload::generator::key_name;
 use lockwell_workload::spec::MAX_OPS_PER_CLIENT;
@@ -377,7 +379,7 @@ async fn prepare_bucket(
 /// The native API answers only on `lockwell serve`: one request before
 /// the run says whether it does.
 async fn probe_native(target: &Target, bucket: &str, seed: u64) -> anyhow::Result<()> {
-    let native = target.native(seed, &ProcessObserver::new(Arc::default()))?;
+    let native = target.native(seed, &ProcessObserver::new(None))?;
     match native.get_object(bucket, &key_name(0)).await {
         Ok(_) | Err(Error::NotFound(_)) => Ok(()),
         Err(error) => Err(anyhow!(
@@ -426,7 +428,7 @@ async fn check(args: &CheckArgs) -> anyhow::Result<Verdict> {
     let generator =
         OpGenerator::new(&spec, seed).with_context(|| format!("workload {:?}", args.workload))?;
 
-    let setup = target.s3(seed, &ProcessObserver::new(Arc::default()))?;
+    let setup = target.s3(seed, &ProcessObserver::new(None))?;
     prepare_bucket(&target, &setup, &bucket, args.bucket.is_some(), spec.keys).await?;
     if args.api != CheckApi::S3 {
         probe_native(&target, &bucket, seed).await?;
@@ -539,7 +541,8 @@ impl Run<'_> {
         let mut clients = JoinSet::new();
         for process in 0..self.spec.clients {
             let ops = self.generator.client(process);
-            let observer = ProcessObserver::new(Arc::clone(&tokens));
+            let observer =
+                ProcessObserver::new((ops.api() == ClientApi::Native).then(|| Arc::clone(&tokens)));
             let driver = ClientDriver::new(
                 process,
                 self.target
@@ -568,7 +571,7 @@ impl Run<'_> {
 
         // The final reads, by a process of its own, once no client runs.
         let checker_process = self.spec.clients;
-        let observer = ProcessObserver::new(Arc::clone(&tokens));
+        let observer = ProcessObserver::new(None);
         let checker = ClientDriver::new(
             checker_process,
             WorkloadClient::S3(
@@ -584,7 +587,7 @@ impl Run<'_> {
             checker.final_read(&key_name(rank)).await;
         }
         Ok(RunOutcome {
-            history: recorder.history(run_clock.elapsed_ns(), DEFAULT_MAX_ATTEMPTS),
+            history: recorder.history(run_clock.elapsed_ns(), MAX_ACTING_ATTEMPTS_PER_REQUEST),
             checker_process,
             ops: ops_done.load(Ordering::Relaxed),
             unfinished_clients,

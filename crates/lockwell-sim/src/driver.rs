@@ -44,6 +44,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use lockwell_client::native::{PutBody, PutOptions as NativePutOptions};
+use lockwell_client::retry::DEFAULT_MAX_ATTEMPTS;
 use lockwell_client::s3::types::{
     CompleteOptions, CopyOptions, CopySource, CreateMultipartOptions, DeleteOptions, GetOptions,
     PutOptions,
@@ -112,21 +113,30 @@ impl TokenStats {
     }
 }
 
+/// The most attempts at one request that may have taken effect: R3's
+/// default of [`DEFAULT_MAX_ATTEMPTS`], twice for a native request sent
+/// again after a re-mint (R1), less the attempt answered 401. What the
+/// history records for a request still pending when the run ends: the
+/// recorder cannot see its count, and the most is the safe count.
+pub const MAX_ACTING_ATTEMPTS_PER_REQUEST: u32 = 2 * DEFAULT_MAX_ATTEMPTS - 1;
+
 /// The observer of one process's clients: it counts the attempts of the
 /// request in flight (a process has one at a time) that may have taken
 /// effect, which the history records as `attempts`, and tells the run's
-/// [`TokenStats`] of every 401. Install it in every client of the
-/// process, and give it to the process's [`ClientDriver`].
+/// [`TokenStats`] of every 401 a native process's clients meet. Install it
+/// in every client of the process, and give it to the process's
+/// [`ClientDriver`].
 #[derive(Debug)]
 pub struct ProcessObserver {
     /// Attempts that may have acted since the driver last took the count.
     acting_attempts: AtomicU32,
-    tokens: Arc<TokenStats>,
+    /// For a native process: where its 401s are counted.
+    tokens: Option<Arc<TokenStats>>,
 }
 
 impl ProcessObserver {
     #[must_use]
-    pub fn new(tokens: Arc<TokenStats>) -> Arc<Self> {
+    pub fn new(tokens: Option<Arc<TokenStats>>) -> Arc<Self> {
         Arc::new(Self {
             acting_attempts: AtomicU32::new(0),
             tokens,
@@ -151,8 +161,10 @@ impl Observer for ProcessObserver {
     }
 
     fn on_request(&self, event: &RequestEvent<'_>) {
-        if let lockwell_client::Outcome::Failed(Error::Unauthorized(_)) = event.outcome {
-            self.tokens.answered_401.fetch_add(1, Ordering::Relaxed);
+        if let (lockwell_client::Outcome::Failed(Error::Unauthorized(_)), Some(tokens)) =
+            (event.outcome, &self.tokens)
+        {
+            tokens.answered_401.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

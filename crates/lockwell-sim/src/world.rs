@@ -61,7 +61,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use lockwell_client::retry::DEFAULT_MAX_ATTEMPTS;
 use lockwell_client::{
     ClientRuntime, Clock, NativeClient, NativeConfig, Observer, S3Client, S3Config, TcpConnector,
     runtime::SimRandom,
@@ -79,7 +78,10 @@ use madsim::task::NodeId;
 use madsim::time::{Instant, TimeHandle};
 use tokio::sync::Notify;
 
-use crate::driver::{ClientDriver, ProcessObserver, RunClock, TokenStats, WorkloadClient};
+use crate::driver::{
+    ClientDriver, MAX_ACTING_ATTEMPTS_PER_REQUEST, ProcessObserver, RunClock, TokenStats,
+    WorkloadClient,
+};
 use crate::history::{History, HistoryRecorder};
 
 /// The longest the fault phase lasts, in simulated time; the clients may
@@ -523,7 +525,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     let bucket_ready = checker_node
         .spawn(async move {
             tokio::time::sleep(Duration::from_millis(SERVER_BOOT_MS)).await;
-            let unrecorded = ProcessObserver::new(Arc::default());
+            let unrecorded = ProcessObserver::new(None);
             s3_client(&setup_profile, &unrecorded)
                 .create_bucket(BUCKET)
                 .await
@@ -561,7 +563,8 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
             .build();
         client_nodes.push(node.id());
         let ops = generator.client(process);
-        let observer = ProcessObserver::new(Arc::clone(&tokens));
+        let observer =
+            ProcessObserver::new((ops.api() == ClientApi::Native).then(|| Arc::clone(&tokens)));
         let task = ClientDriver::new(
             process,
             sim_client(ops.api(), &profile, &tokens, &observer),
@@ -619,7 +622,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     };
 
     // Phase 3: the checker reads every key.
-    let observer = ProcessObserver::new(Arc::clone(&tokens));
+    let observer = ProcessObserver::new(None);
     let final_reads = ClientDriver::new(
         checker_process,
         WorkloadClient::S3(s3_client(&profile, &observer)),
@@ -644,7 +647,7 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
     let server_failures = server_failures.lock().expect("poisoned").clone();
     let faults = *counts.lock().expect("poisoned");
     RunOutcome {
-        history: recorder.history(simulated_ns, DEFAULT_MAX_ATTEMPTS),
+        history: recorder.history(simulated_ns, MAX_ACTING_ATTEMPTS_PER_REQUEST),
         token_remints: tokens.remints(),
         checker_process,
         unfinished_clients,

@@ -50,7 +50,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use lockwell_core::ETag;
 
-use crate::history::{Entry, History, OpResult, Outcome, Precondition, Request};
+use crate::history::{
+    Entry, History, MAX_ATTEMPTS_PER_ENTRY, OpResult, Outcome, Precondition, Request,
+};
 
 /// The register state of an absent key.
 pub(crate) const ABSENT: u32 = u32::MAX;
@@ -189,8 +191,8 @@ pub(crate) struct Op {
     /// The history entries it stands for (several for an idempotency key).
     pub(crate) entries: Vec<u64>,
     pub(crate) invoke_ns: u64,
-    /// Required operations take effect by then; optional ones may only
-    /// take effect by then. `None`: no upper bound (optional only).
+    /// Required operations take effect by then. Optional ones have none
+    /// (`None`): they may take effect any time after their invocation.
     pub(crate) deadline_ns: Option<u64>,
     pub(crate) action: Action,
     pub(crate) expect: Expect,
@@ -402,11 +404,17 @@ impl<'h> Observations<'h> {
     }
 }
 
-/// An indeterminate request none of whose attempts may have acted (it
-/// was never sent: the connection was refused): no effect, like a
-/// definite failure.
-fn never_reached_the_store(entry: &Entry) -> bool {
+/// An indeterminate request none of whose attempts may have acted (never
+/// sent, or refused by the store): no effect, like a definite failure.
+fn no_attempt_may_have_acted(entry: &Entry) -> bool {
     matches!(entry.outcome, Outcome::Indeterminate { .. }) && entry.attempts == 0
+}
+
+/// `entry.attempts`, at most [`MAX_ATTEMPTS_PER_ENTRY`]: a history built
+/// in memory is not validated as a file is, and more earlier deletes than
+/// that cannot tell a history apart.
+fn acting_attempts(entry: &Entry) -> u32 {
+    entry.attempts.min(MAX_ATTEMPTS_PER_ENTRY)
 }
 
 /// Builds the model of `history`. With `collapse_unobserved`, versions
@@ -451,7 +459,7 @@ pub(crate) fn build(history: &History, collapse_unobserved: bool) -> Model {
     for sends in idempotency_groups.into_values() {
         let sends: Vec<&Entry> = sends
             .into_iter()
-            .filter(|send| !never_reached_the_store(send))
+            .filter(|send| !no_attempt_may_have_acted(send))
             .collect();
         if !sends.is_empty() {
             builder.idempotent_sends(&sends);
@@ -643,6 +651,18 @@ impl Builder<'_> {
                 (_, Some(rejection)) => Expect::Rejected(rejection),
                 (_, None) => {
                     self.note_failed_write(entry);
+                    // The failing attempt changed nothing, but the ones
+                    // counted before it may have (a delete that timed
+                    // out, then was throttled).
+                    if let Some((
+                        action @ Action::Delete {
+                            cond: Cond::None, ..
+                        },
+                        origin,
+                    )) = self.action(&entry.request, &entry.outcome)
+                    {
+                        self.earlier_deletes(entry, action, origin, acting_attempts(entry));
+                    }
                     return;
                 }
             },
@@ -650,7 +670,7 @@ impl Builder<'_> {
                 if matches!(entry.request, Request::Get { .. }) {
                     return;
                 }
-                if never_reached_the_store(entry) {
+                if no_attempt_may_have_acted(entry) {
                     self.note_failed_write(entry);
                     return;
                 }
@@ -677,16 +697,30 @@ impl Builder<'_> {
         } = action
             && matches!(expect, Expect::Effect | Expect::Maybe)
         {
-            for _ in 1..entry.attempts {
-                self.ops.push(Op {
-                    deadline_ns: None,
-                    expect: Expect::Maybe,
-                    origin: Origin::DeleteRetry,
-                    ..op.clone()
-                });
-            }
+            // The last attempt counted is the operation itself.
+            let earlier = acting_attempts(entry).saturating_sub(1);
+            self.earlier_deletes(entry, action, origin, earlier);
         }
         self.ops.push(op);
+    }
+
+    /// `count` optional deletes for the earlier attempts of a retried
+    /// unconditional delete whose answers were lost (R4): each may have
+    /// deleted, at any time after it was sent.
+    fn earlier_deletes(&mut self, entry: &Entry, action: Action, origin: Origin, count: u32) {
+        debug_assert!(matches!(origin, Origin::Delete));
+        for _ in 0..count {
+            self.ops.push(Op {
+                entries: vec![entry.id],
+                invoke_ns: entry.invoke_ns,
+                deadline_ns: None,
+                action,
+                expect: Expect::Maybe,
+                origin: Origin::DeleteRetry,
+                idempotent: false,
+                exclusive_group: None,
+            });
+        }
     }
 
     /// The sends of one idempotency key, as one operation (I1, I7).

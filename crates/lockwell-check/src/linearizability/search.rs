@@ -28,9 +28,9 @@
 //! Of a group of alternatives (an operation's `exclusive_group`) at most
 //! one is placed: once one is used, the others are no candidates.
 //!
-//! The optional operations with no deadline stay available to the end;
-//! which of them are used, which operations with a deadline that could
-//! still come are used, and the registers go into the configuration as
+//! Optional operations have no deadline and stay available to the end;
+//! which of them are used, which required operations from the first one
+//! not yet placed on are used, and the registers go into the configuration as
 //! 128-bit Zobrist hashes (two independent 64-bit ones), kept up to date
 //! as operations are placed and undone. So a configuration is a few
 //! words, hashed and compared in constant time, however long the
@@ -137,9 +137,6 @@ struct Prepared<'o> {
     /// Per operation: its kind among the floating ones.
     class: Vec<u32>,
     zobrist: Vec<(u64, u64)>,
-    /// Whether optional operations with a deadline exist: then the latest
-    /// invocation placed so far decides which of them may still come.
-    bounded_optionals: bool,
     /// Per key: whether a copy reads it.
     copied_from: Vec<bool>,
     /// Whether every operation is on one key, and no copy.
@@ -148,6 +145,11 @@ struct Prepared<'o> {
 
 impl<'o> Prepared<'o> {
     fn new(ops: &'o [Op], key_count: usize) -> Self {
+        debug_assert!(
+            ops.iter()
+                .all(|op| op.required() || op.deadline_ns.is_none()),
+            "an optional operation may take effect any time after its invocation"
+        );
         let mut copied_from = vec![false; key_count];
         for op in ops {
             if let Action::Copy { source, .. } = op.action {
@@ -181,9 +183,6 @@ impl<'o> Prepared<'o> {
             ops,
             timed_invokes_ns: timed.iter().map(|&i| ops[i].invoke_ns).collect(),
             floating_invokes_ns: floating.iter().map(|&i| ops[i].invoke_ns).collect(),
-            bounded_optionals: ops
-                .iter()
-                .any(|op| !op.required() && op.deadline_ns.is_some()),
             single_key: ops
                 .iter()
                 .all(|op| op.action.keys() == (ops[0].action.keys().0, None)),
@@ -205,14 +204,13 @@ impl<'o> Prepared<'o> {
 /// reached.
 struct Frame {
     r: usize,
-    /// First operation in `timed` that is neither used nor expired.
+    /// First operation in `timed` that is not used.
     timed_low: usize,
     /// Zobrist hash of the used operations in `timed[..timed_low]`: they
     /// no longer matter, so the configuration leaves them out.
     used_below_timed_low: (u64, u64),
     /// First operation in `floating` that is not used.
     floating_low: usize,
-    max_invoke_ns: u64,
     /// The operation linearized to get here, and the register it changed
     /// with its previous state.
     undo: Option<(usize, Change)>,
@@ -242,18 +240,14 @@ struct Walk {
 }
 
 /// What decides the rest of the search: the target's position, the
-/// registers, which operations with a deadline that could still come are
-/// used, the latest invocation placed (when it matters), and which
-/// floating ones are used. The memo keeps only its 128-bit
+/// registers, which required operations from the first one not yet placed
+/// on are used, and which optional ones are used. The memo keeps only its 128-bit
 /// [`Configuration::fingerprint`], 16 bytes a configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Configuration {
     r: u32,
     timed_low: u32,
     obligated: bool,
-    /// The latest invocation placed, when optional operations with a
-    /// deadline exist (it decides which may still come); 0 otherwise.
-    max_invoke_ns: u64,
     used_floating: (u64, u64),
     state: (u64, u64),
     /// The used operations in `timed[timed_low..]`.
@@ -262,21 +256,19 @@ struct Configuration {
 
 impl Configuration {
     /// Two independent 64-bit hashes: the Zobrist halves, each with the
-    /// position mixed in by SplitMix64. The used floating and timed
-    /// operations are disjoint sets over one Zobrist table, so their XOR
-    /// is the hash of their union; the registers' keys are another table.
+    /// position mixed in. The used floating and timed operations are
+    /// disjoint sets over one Zobrist table, so their XOR is the hash of
+    /// their union; the registers' keys are another table, rotated apart.
+    /// The position goes through SplitMix64 twice, salted in between, so
+    /// that its keys are not the Zobrist keys of small inputs.
     fn fingerprint(&self) -> u128 {
         let position =
             u64::from(self.r) << 33 | u64::from(self.timed_low) << 1 | u64::from(self.obligated);
         let half = |salt: u64, used_floating: u64, state: u64, window: u64| {
-            splitmix64(position ^ salt)
-                ^ splitmix64(self.max_invoke_ns.wrapping_add(salt))
-                ^ used_floating
-                ^ window
-                ^ state.rotate_left(29)
+            splitmix64(splitmix64(position) ^ salt) ^ used_floating ^ window ^ state.rotate_left(29)
         };
         let high = half(
-            0,
+            0x9e37_79b9_7f4a_7c15,
             self.used_floating.0,
             self.state.0,
             self.used_timed_window.0,
@@ -329,7 +321,6 @@ pub(crate) fn search(
         timed_low: 0,
         used_below_timed_low: (0, 0),
         floating_low: 0,
-        max_invoke_ns: 0,
         undo: None,
         tried_target: false,
         obligated: false,
@@ -394,7 +385,6 @@ pub(crate) fn search(
         }
         let obligated = !ops[op].required()
             && (frame.obligated || frame.needed == Needed::RequiredBeforeOverwrite);
-        let max_invoke_ns = frame.max_invoke_ns.max(ops[op].invoke_ns);
         let mut r = frame.r;
         while r < prepared.returns.len() && walk.used[prepared.returns[r]] {
             r += 1;
@@ -404,11 +394,7 @@ pub(crate) fn search(
         }
         let mut timed_low = frame.timed_low;
         let mut used_below_timed_low = frame.used_below_timed_low;
-        while timed_low < prepared.timed.len() && {
-            let timed = prepared.timed[timed_low];
-            walk.used[timed]
-                || (!ops[timed].required() && prepared.deadline_ns(timed) < max_invoke_ns)
-        } {
+        while timed_low < prepared.timed.len() && walk.used[prepared.timed[timed_low]] {
             let timed = prepared.timed[timed_low];
             if walk.used[timed] {
                 xor(&mut used_below_timed_low, prepared.zobrist[timed]);
@@ -423,11 +409,6 @@ pub(crate) fn search(
             r: u32::try_from(r).expect("fewer than 2^32 operations"),
             timed_low: u32::try_from(timed_low).expect("fewer than 2^32 operations"),
             obligated,
-            max_invoke_ns: if prepared.bounded_optionals {
-                max_invoke_ns
-            } else {
-                0
-            },
             used_floating: walk.used_floating,
             state: walk.state_hash,
             used_timed_window: (
@@ -455,7 +436,6 @@ pub(crate) fn search(
             timed_low,
             used_below_timed_low,
             floating_low,
-            max_invoke_ns,
             undo: Some((op, previous)),
             tried_target: false,
             obligated,
@@ -522,8 +502,9 @@ enum Needed {
     /// key's intermediate versions): anything that may come before it.
     Anything,
     /// The target can happen now and changes nothing (a read, a refusal):
-    /// only optional operations that must come before it or never.
-    OnlyExpiring,
+    /// nothing, since whatever would come before it can as well come
+    /// after it.
+    Nothing,
     /// The target can happen now and overwrites its key, which no copy
     /// reads: anything, but after an optional operation a required one
     /// must come before the target.
@@ -535,8 +516,8 @@ enum Needed {
 /// after it gains nothing.
 ///
 /// A read or refusal leaves the state as it is, so whatever would go
-/// before it sees the same state after it; only an optional operation
-/// whose deadline is before the target's invocation cannot move after it.
+/// before it sees the same state after it (optional operations have no
+/// deadline, so none has to come before it).
 ///
 /// A write or delete of a key erases what the operations before it did
 /// to the key, and commutes with operations on other keys that do not
@@ -559,7 +540,7 @@ fn needed(target: &Op, state: &[u32], versions: &[Version], copied_from: &[bool]
         (Action::Write { .. } | Action::Delete { .. }, Expect::Effect) => {
             Needed::RequiredBeforeOverwrite
         }
-        _ => Needed::OnlyExpiring,
+        _ => Needed::Nothing,
     }
 }
 
@@ -575,11 +556,9 @@ fn candidates(
     versions: &[Version],
 ) -> Vec<usize> {
     let ops = prepared.ops;
-    let target_invoke_ns = ops[target].invoke_ns;
-    let wanted = |op: usize| match needed {
-        Needed::Anything | Needed::RequiredBeforeOverwrite => true,
-        Needed::OnlyExpiring => !ops[op].required() && prepared.deadline_ns(op) < target_invoke_ns,
-    };
+    if needed == Needed::Nothing {
+        return Vec::new();
+    }
     let group_spent = |op: usize| {
         ops[op]
             .exclusive_group
@@ -594,18 +573,13 @@ fn candidates(
         .partition_point(|&invoke_ns| invoke_ns <= deadline_ns);
     let mut found = Vec::new();
     for &op in &prepared.timed[frame.timed_low..timed_high.max(frame.timed_low)] {
-        let expired = !ops[op].required() && prepared.deadline_ns(op) < frame.max_invoke_ns;
-        if op != target && !walk.used[op] && !expired && wanted(op) && !group_spent(op) {
+        if op != target && !walk.used[op] && !group_spent(op) {
             found.push(op);
         }
     }
     let mut seen_classes: HashSet<u32, FxBuild> = HashSet::default();
     for &op in &prepared.floating[frame.floating_low..floating_high.max(frame.floating_low)] {
-        if !walk.used[op]
-            && wanted(op)
-            && !group_spent(op)
-            && seen_classes.insert(prepared.class[op])
-        {
+        if !walk.used[op] && !group_spent(op) && seen_classes.insert(prepared.class[op]) {
             found.push(op);
         }
     }

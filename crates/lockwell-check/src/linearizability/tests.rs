@@ -774,3 +774,70 @@ fn c8_an_indeterminate_copy_installs_at_most_one_version_its_source_held() {
         }
     }
 }
+
+/// C8 along a chain of copies in doubt, a -> b -> c: a version b's readers
+/// cannot tell apart still reaches c, jointly and with the copies split.
+#[test]
+fn c8_a_version_travels_along_a_chain_of_indeterminate_copies() {
+    let split = Limits {
+        max_joint_states_per_partition: 0,
+        ..Limits::default()
+    };
+    let history = history(vec![
+        (0, 0, 10, put("a", "v", Precondition::None), written("v")),
+        (
+            1,
+            20,
+            30,
+            copy("a", "b", Precondition::None, None),
+            indeterminate(),
+        ),
+        (
+            2,
+            40,
+            50,
+            copy("b", "c", Precondition::None, None),
+            indeterminate(),
+        ),
+        (3, 100, 110, get("c"), read("v")),
+    ]);
+    for (mode, limits, split_partitions) in [("joint", Limits::default(), 0), ("split", split, 1)] {
+        let report = check_with(&history, &limits);
+        assert_eq!(
+            report.verdict(),
+            Verdict::Linearizable,
+            "{mode}: {report:#?}"
+        );
+        assert_eq!(report.stats.split_partitions, split_partitions, "{mode}");
+    }
+}
+
+/// R4: a delete whose last attempt was refused (429) may still have
+/// deleted through an earlier attempt whose answer was lost.
+#[test]
+fn c6a_r4_a_refused_delete_may_have_deleted_through_an_earlier_attempt() {
+    for (attempts, expected) in [(0, &["E4"][..]), (1, &[][..])] {
+        let mut history = history(vec![
+            (0, 0, 10, put("k", "a", Precondition::None), written("a")),
+            (
+                1,
+                20,
+                30,
+                delete("k", Precondition::None),
+                failed(429, "SlowDown"),
+            ),
+            (2, 40, 50, get("k"), absent()),
+        ]);
+        history.entries[1].attempts = attempts;
+        assert_eq!(
+            rules(&history),
+            expected,
+            "{attempts} attempts may have acted"
+        );
+        assert_eq!(
+            brute_force::violated(&history),
+            !expected.is_empty(),
+            "{attempts}: the brute-force checker disagrees"
+        );
+    }
+}
