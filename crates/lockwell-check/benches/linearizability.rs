@@ -57,22 +57,26 @@ fn size(criterion: &mut Criterion) {
     group.finish();
 }
 
-/// Concurrency per key: 20,000 requests over 10 keys, 10% indeterminate.
-fn concurrency(criterion: &mut Criterion) {
-    let mut group = criterion.benchmark_group("processes");
+/// One group over `parameters`: for each, the history `history_of` makes,
+/// described (verdict, configurations) and timed.
+fn sweep(
+    criterion: &mut Criterion,
+    group_name: &str,
+    label: &str,
+    parameters: &[u32],
+    history_of: impl Fn(u32) -> History,
+) {
+    let mut group = criterion.benchmark_group(group_name);
     group.sample_size(10);
-    // 64 processes on 10 keys go past the bound in some partitions
-    // (Unknown after 2,000,000 configurations each): about 20 s per
-    // check, too slow to sample.
-    for processes in [2, 4, 8, 16, 32] {
-        let history = history(20_000, 10, processes, 100, false);
+    for &parameter in parameters {
+        let history = history_of(parameter);
         describe(
-            &format!("processes {processes}"),
+            &format!("{label} {parameter}"),
             &history,
             &Limits::default(),
         );
         group.bench_with_input(
-            BenchmarkId::from_parameter(processes),
+            BenchmarkId::from_parameter(parameter),
             &history,
             |bencher, history| bencher.iter(|| check(history)),
         );
@@ -80,25 +84,30 @@ fn concurrency(criterion: &mut Criterion) {
     group.finish();
 }
 
+/// Concurrency per key: 20,000 requests over 10 keys, 10% indeterminate.
+fn concurrency(criterion: &mut Criterion) {
+    // 64 processes on 10 keys go past the bound in some partitions
+    // (Unknown after 2,000,000 configurations each): about 20 s per
+    // check, too slow to sample.
+    sweep(
+        criterion,
+        "processes",
+        "processes",
+        &[2, 4, 8, 16, 32],
+        |processes| history(20_000, 10, processes, 100, false),
+    );
+}
+
 /// The share of writes whose answer is lost: 20,000 requests over 10
 /// keys, 8 processes.
 fn indeterminate(criterion: &mut Criterion) {
-    let mut group = criterion.benchmark_group("indeterminate-per-mille");
-    group.sample_size(10);
-    for per_mille in [0, 100, 200, 300, 400, 500] {
-        let history = history(20_000, 10, 8, per_mille, false);
-        describe(
-            &format!("indeterminate {per_mille}"),
-            &history,
-            &Limits::default(),
-        );
-        group.bench_with_input(
-            BenchmarkId::from_parameter(per_mille),
-            &history,
-            |bencher, history| bencher.iter(|| check(history)),
-        );
-    }
-    group.finish();
+    sweep(
+        criterion,
+        "indeterminate-per-mille",
+        "indeterminate",
+        &[0, 100, 200, 300, 400, 500],
+        |per_mille| history(20_000, 10, 8, per_mille, false),
+    );
 }
 
 /// The worst case: copies join 4 hot keys into one partition of many

@@ -444,7 +444,7 @@ fn split_copies(
                 });
             }
             (Expect::Rejected(_), _) => {}
-            _ => in_doubt.push((op, destination, destination_cond)),
+            _ => in_doubt.push((op, source, destination, destination_cond)),
         }
     }
     let told_apart: Vec<BTreeSet<u32>> = by_key
@@ -490,10 +490,7 @@ fn split_copies(
     let mut changed = true;
     while changed {
         changed = false;
-        for &(op, destination, _) in &in_doubt {
-            let Action::Copy { source, .. } = op.action else {
-                unreachable!("only copies are in doubt");
-            };
+        for &(_, source, destination, _) in &in_doubt {
             let brought: Vec<u32> = held[source as usize]
                 .difference(&held[destination as usize])
                 .copied()
@@ -504,10 +501,7 @@ fn split_copies(
             }
         }
     }
-    for (group, (op, destination, cond)) in in_doubt.into_iter().enumerate() {
-        let Action::Copy { source, .. } = op.action else {
-            unreachable!("only copies are in doubt");
-        };
+    for (group, (op, source, destination, cond)) in in_doubt.into_iter().enumerate() {
         // Versions the destination's readers cannot tell apart are one:
         // the unobserved version, which `told_apart` always has.
         for &version in held[source as usize].intersection(&told_apart[destination as usize]) {

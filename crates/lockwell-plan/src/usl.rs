@@ -257,6 +257,19 @@ pub enum UslError {
     BadPoint(f64, f64),
 }
 
+/// The law of coefficients `[σ, σ_key, κ]` with `λ` and the lone-request
+/// factor 1: what [`best_scale`] scales.
+fn shape([sigma, sigma_per_key_collision, kappa]: [f64; 3], coherency: Coherency) -> Usl {
+    Usl {
+        lambda_per_s: 1.0,
+        sigma,
+        sigma_per_key_collision,
+        kappa,
+        coherency,
+        lone_request_factor: 1.0,
+    }
+}
+
 /// `ln λ` and `ln` of the lone-request factor that minimise the squared
 /// log error for the shape `(σ, σ_key, κ)` (its `λ` and factor ignored),
 /// and that error. Both enter `ln X` linearly (`ln X = ln λ + ln(N / D) +
@@ -330,21 +343,8 @@ fn polish(
     const MIN_FACTOR: f64 = 1.0 + 1e-6;
     const MAX_STEPS: usize = 5_000;
     let limits = [MAX_SIGMA, MAX_SIGMA_PER_KEY_COLLISION, MAX_KAPPA];
-    let error = |coefficients: [f64; 3]| {
-        best_scale(
-            samples,
-            Usl {
-                lambda_per_s: 1.0,
-                sigma: coefficients[0],
-                sigma_per_key_collision: coefficients[1],
-                kappa: coefficients[2],
-                coherency,
-                lone_request_factor: 1.0,
-            },
-            lone,
-        )
-        .2
-    };
+    let error =
+        |coefficients: [f64; 3]| best_scale(samples, shape(coefficients, coherency), lone).2;
     let (mut best, mut best_error) = start;
     let mut factor = 2.0f64;
     for _ in 0..MAX_STEPS {
@@ -439,15 +439,11 @@ pub fn fit_law(
         for &sigma in &sigmas {
             for &sigma_per_key_collision in &per_collision {
                 for &kappa in &kappas {
-                    let shape = Usl {
-                        lambda_per_s: 1.0,
-                        sigma,
-                        sigma_per_key_collision,
-                        kappa,
-                        coherency,
-                        lone_request_factor: 1.0,
-                    };
-                    let (_, _, error) = best_scale(samples, shape, lone);
+                    let (_, _, error) = best_scale(
+                        samples,
+                        shape([sigma, sigma_per_key_collision, kappa], coherency),
+                        lone,
+                    );
                     if error < best.1 {
                         best = ([sigma, sigma_per_key_collision, kappa], error);
                     }
@@ -465,16 +461,8 @@ pub fn fit_law(
             };
         }
     }
-    let [sigma, sigma_per_key_collision, kappa] =
-        polish(samples, coherency, lone, best, one_collision);
-    let shape = Usl {
-        lambda_per_s: 1.0,
-        sigma,
-        sigma_per_key_collision,
-        kappa,
-        coherency,
-        lone_request_factor: 1.0,
-    };
+    let coefficients = polish(samples, coherency, lone, best, one_collision);
+    let shape = shape(coefficients, coherency);
     let (log_lambda, log_factor, error) = best_scale(samples, shape, lone);
     debug_assert!(
         error <= best.1 + 1e-12,

@@ -658,10 +658,10 @@ impl Builder<'_> {
                         action @ Action::Delete {
                             cond: Cond::None, ..
                         },
-                        origin,
+                        _,
                     )) = self.action(&entry.request, &entry.outcome)
                     {
-                        self.earlier_deletes(entry, action, origin, acting_attempts(entry));
+                        self.earlier_deletes(entry, action, acting_attempts(entry));
                     }
                     return;
                 }
@@ -699,7 +699,7 @@ impl Builder<'_> {
         {
             // The last attempt counted is the operation itself.
             let earlier = acting_attempts(entry).saturating_sub(1);
-            self.earlier_deletes(entry, action, origin, earlier);
+            self.earlier_deletes(entry, action, earlier);
         }
         self.ops.push(op);
     }
@@ -707,8 +707,7 @@ impl Builder<'_> {
     /// `count` optional deletes for the earlier attempts of a retried
     /// unconditional delete whose answers were lost (R4): each may have
     /// deleted, at any time after it was sent.
-    fn earlier_deletes(&mut self, entry: &Entry, action: Action, origin: Origin, count: u32) {
-        debug_assert!(matches!(origin, Origin::Delete));
+    fn earlier_deletes(&mut self, entry: &Entry, action: Action, count: u32) {
         for _ in 0..count {
             self.ops.push(Op {
                 entries: vec![entry.id],

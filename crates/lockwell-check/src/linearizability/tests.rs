@@ -134,15 +134,20 @@ fn rules(history: &History) -> Vec<&'static str> {
         .collect()
 }
 
+/// `history` breaks exactly the rules `expected`, and the brute-force
+/// checker agrees on whether it breaks any.
+fn assert_rules(name: &str, history: &History, expected: &[&str]) {
+    assert_eq!(rules(history), expected, "{name}");
+    assert_eq!(
+        brute_force::violated(history),
+        !expected.is_empty(),
+        "{name}: the brute-force checker disagrees"
+    );
+}
+
 fn assert_cases(cases: Vec<(&str, Vec<Row>, &[&str])>) {
     for (name, rows, expected) in cases {
-        let history = history(rows);
-        assert_eq!(rules(&history), expected, "{name}");
-        assert_eq!(
-            brute_force::violated(&history),
-            !expected.is_empty(),
-            "{name}: the brute-force checker disagrees"
-        );
+        assert_rules(name, &history(rows), expected);
     }
 }
 
@@ -278,15 +283,10 @@ fn unanswered_put_then_read(attempts: u32) -> History {
 fn c4_an_indeterminate_request_that_never_left_the_client_takes_no_effect() {
     for (attempts, expected) in [(1, &[][..]), (2, &[][..]), (0, &["C4"][..])] {
         let history = unanswered_put_then_read(attempts);
-        assert_eq!(
-            rules(&history),
+        assert_rules(
+            &format!("{attempts} attempts may have acted"),
+            &history,
             expected,
-            "{attempts} attempts may have acted"
-        );
-        assert_eq!(
-            brute_force::violated(&history),
-            !expected.is_empty(),
-            "{attempts}: the brute-force checker disagrees"
         );
     }
 }
@@ -357,12 +357,7 @@ fn c6a_r4_a_retried_delete_takes_effect_at_most_once_per_send() {
     ] {
         let history = retried_delete(attempts, recreations);
         let name = format!("{attempts} sends, {recreations} re-creations deleted");
-        assert_eq!(rules(&history), expected, "{name}");
-        assert_eq!(
-            brute_force::violated(&history),
-            !expected.is_empty(),
-            "{name}: the brute-force checker disagrees"
-        );
+        assert_rules(&name, &history, expected);
     }
 }
 
@@ -829,15 +824,10 @@ fn c6a_r4_a_refused_delete_may_have_deleted_through_an_earlier_attempt() {
             (2, 40, 50, get("k"), absent()),
         ]);
         history.entries[1].attempts = attempts;
-        assert_eq!(
-            rules(&history),
+        assert_rules(
+            &format!("{attempts} attempts may have acted"),
+            &history,
             expected,
-            "{attempts} attempts may have acted"
-        );
-        assert_eq!(
-            brute_force::violated(&history),
-            !expected.is_empty(),
-            "{attempts}: the brute-force checker disagrees"
         );
     }
 }
