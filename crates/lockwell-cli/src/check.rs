@@ -671,13 +671,17 @@ fn progress_line(
 }
 
 /// How the requests of a history ended, by kind: `ok written`, `ok
-/// read`, `failed 412 PreconditionFailed`, `indeterminate`, ...
-fn outcome_mix(history: &History, checker_process: u32) -> BTreeMap<String, u64> {
+/// read`, `failed 412 PreconditionFailed`, `indeterminate`, ...; all but
+/// those of `left_out_process` (the final reads).
+pub(crate) fn outcome_mix(
+    history: &History,
+    left_out_process: Option<u32>,
+) -> BTreeMap<String, u64> {
     let mut mix = BTreeMap::new();
     for entry in history
         .entries
         .iter()
-        .filter(|entry| entry.process != checker_process)
+        .filter(|entry| Some(entry.process) != left_out_process)
     {
         let kind = match &entry.outcome {
             Outcome::Ok { result } => match result {
@@ -692,6 +696,15 @@ fn outcome_mix(history: &History, checker_process: u32) -> BTreeMap<String, u64>
         *mix.entry(kind).or_insert(0) += 1;
     }
     mix
+}
+
+/// An outcome mix on one line: `ok written: 10, indeterminate: 2`.
+pub(crate) fn mix_line(mix: &BTreeMap<String, u64>) -> String {
+    let kinds: Vec<String> = mix
+        .iter()
+        .map(|(kind, count)| format!("{kind}: {count}"))
+        .collect();
+    kinds.join(", ")
 }
 
 /// The lines of a linearizability timeline to print: all of a short one;
@@ -741,7 +754,7 @@ fn shown_timeline(timeline: &str) -> Vec<String> {
 
 /// A rule the run broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Finding {
+pub(crate) struct Finding {
     /// The SPEC rule id, `liveness`, or `unchecked` (part of the history
     /// past the linearizability checker's bound: not a pass).
     rule: &'static str,
@@ -809,12 +822,24 @@ struct Summary<'a> {
     history: String,
 }
 
+/// A finding in a `--summary-out` file.
 #[derive(Debug, Serialize)]
-struct SummaryFinding<'a> {
+pub(crate) struct SummaryFinding<'a> {
     rule: &'static str,
     message: &'a str,
     entries: &'a [u64],
     timeline: Option<&'a str>,
+}
+
+impl<'a> From<&'a Finding> for SummaryFinding<'a> {
+    fn from(finding: &'a Finding) -> Self {
+        Self {
+            rule: finding.rule,
+            message: &finding.message,
+            entries: &finding.entries,
+            timeline: finding.timeline.as_deref(),
+        }
+    }
 }
 
 fn whole_ms(duration: Duration) -> u64 {
@@ -843,14 +868,6 @@ impl Report<'_> {
         self.outcome.history.entries.len() as u64 - self.final_reads()
     }
 
-    fn rules(&self) -> BTreeMap<&'static str, usize> {
-        let mut rules = BTreeMap::new();
-        for finding in self.findings {
-            *rules.entry(finding.rule).or_insert(0) += 1;
-        }
-        rules
-    }
-
     fn summary(&self) -> Summary<'_> {
         Summary {
             format: SUMMARY_FORMAT,
@@ -868,18 +885,9 @@ impl Report<'_> {
             requests: self.client_requests(),
             final_reads: self.final_reads(),
             token_remints: self.outcome.token_remints,
-            outcomes: outcome_mix(&self.outcome.history, self.outcome.checker_process),
-            rules: self.rules(),
-            findings: self
-                .findings
-                .iter()
-                .map(|finding| SummaryFinding {
-                    rule: finding.rule,
-                    message: &finding.message,
-                    entries: &finding.entries,
-                    timeline: finding.timeline.as_deref(),
-                })
-                .collect(),
+            outcomes: outcome_mix(&self.outcome.history, Some(self.outcome.checker_process)),
+            rules: rule_counts(self.findings),
+            findings: self.findings.iter().map(SummaryFinding::from).collect(),
             history: self.history_path.display().to_string(),
         }
     }
@@ -906,62 +914,72 @@ impl Report<'_> {
             self.final_reads(),
             self.findings.len(),
         );
-        let mix = outcome_mix(&self.outcome.history, self.outcome.checker_process);
-        let mix: Vec<String> = mix
-            .iter()
-            .map(|(kind, count)| format!("{kind}: {count}"))
-            .collect();
-        let _ = writeln!(text, "  outcomes: {}", mix.join(", "));
+        let mix = outcome_mix(&self.outcome.history, Some(self.outcome.checker_process));
+        let _ = writeln!(text, "  outcomes: {}", mix_line(&mix));
         let _ = writeln!(
             text,
             "  checked in {:.1}s: the post-run checks and linearizability",
             self.check_elapsed.as_secs_f64()
         );
-        let rules = self.rules();
-        if !rules.is_empty() {
-            let counts: Vec<String> = rules
-                .iter()
-                .map(|(rule, count)| format!("{rule} x{count}"))
-                .collect();
-            let _ = writeln!(text, "  rules broken: {}", counts.join(", "));
-        }
-        for (&rule, &count) in &rules {
-            let of_rule = self.findings.iter().filter(|finding| finding.rule == rule);
-            for finding in of_rule.take(MAX_FINDINGS_SHOWN_PER_RULE) {
-                self.write_finding(&mut text, finding);
-            }
-            if count > MAX_FINDINGS_SHOWN_PER_RULE {
-                let _ = writeln!(
-                    text,
-                    "  ... and {} more {rule} findings: --summary-out lists them all",
-                    count - MAX_FINDINGS_SHOWN_PER_RULE,
-                );
-            }
-        }
+        write_findings(&mut text, self.findings, &self.outcome.history);
         let _ = writeln!(text, "  history: {}", self.history_path.display());
         text
     }
+}
 
-    /// One finding: its rule and message, then the linearizability
-    /// checker's timeline or the last entries that show it.
-    fn write_finding(&self, text: &mut String, finding: &Finding) {
-        let _ = writeln!(text, "  violates {}: {}", finding.rule, finding.message);
-        if let Some(timeline) = &finding.timeline {
-            for line in shown_timeline(timeline) {
-                let _ = writeln!(text, "    {line}");
-            }
-            return;
+/// How many findings of each rule.
+pub(crate) fn rule_counts(findings: &[Finding]) -> BTreeMap<&'static str, usize> {
+    let mut rules = BTreeMap::new();
+    for finding in findings {
+        *rules.entry(finding.rule).or_insert(0) += 1;
+    }
+    rules
+}
+
+/// The rules broken, then the first findings of each rule, each with its
+/// timeline or the last entries of `history` that show it.
+pub(crate) fn write_findings(text: &mut String, findings: &[Finding], history: &History) {
+    let rules = rule_counts(findings);
+    if !rules.is_empty() {
+        let counts: Vec<String> = rules
+            .iter()
+            .map(|(rule, count)| format!("{rule} x{count}"))
+            .collect();
+        let _ = writeln!(text, "  rules broken: {}", counts.join(", "));
+    }
+    for (&rule, &count) in &rules {
+        let of_rule = findings.iter().filter(|finding| finding.rule == rule);
+        for finding in of_rule.take(MAX_FINDINGS_SHOWN_PER_RULE) {
+            write_finding(text, finding, history);
         }
-        let shown = finding.entries.len().saturating_sub(MAX_ENTRIES_SHOWN);
-        for id in &finding.entries[shown..] {
-            let entry = &self.outcome.history.entries
-                [usize::try_from(*id).expect("entry ids index the history")];
+        if count > MAX_FINDINGS_SHOWN_PER_RULE {
             let _ = writeln!(
                 text,
-                "    {}",
-                serde_json::to_string(entry).expect("entries serialise")
+                "  ... and {} more {rule} findings: --summary-out lists them all",
+                count - MAX_FINDINGS_SHOWN_PER_RULE,
             );
         }
+    }
+}
+
+/// One finding: its rule and message, then the linearizability checker's
+/// timeline or the last entries that show it.
+fn write_finding(text: &mut String, finding: &Finding, history: &History) {
+    let _ = writeln!(text, "  violates {}: {}", finding.rule, finding.message);
+    if let Some(timeline) = &finding.timeline {
+        for line in shown_timeline(timeline) {
+            let _ = writeln!(text, "    {line}");
+        }
+        return;
+    }
+    let shown = finding.entries.len().saturating_sub(MAX_ENTRIES_SHOWN);
+    for id in &finding.entries[shown..] {
+        let entry = &history.entries[usize::try_from(*id).expect("entry ids index the history")];
+        let _ = writeln!(
+            text,
+            "    {}",
+            serde_json::to_string(entry).expect("entries serialise")
+        );
     }
 }
 
@@ -1142,7 +1160,7 @@ mod tests {
 
     #[test]
     fn the_outcome_mix_counts_client_requests_only() {
-        let mix = outcome_mix(&history(), 2);
+        let mix = outcome_mix(&history(), Some(2));
         let expected: BTreeMap<String, u64> = [
             ("failed 412 PreconditionFailed".to_owned(), 1),
             ("indeterminate".to_owned(), 1),

@@ -16,6 +16,7 @@
 //! (412) and 4 for a missing key (404).
 
 mod check;
+mod check_history;
 mod dash;
 mod live_bench;
 mod object_commands;
@@ -94,6 +95,11 @@ enum Command {
     /// and check its history as the simulator does (docs/live-checker.md).
     #[command(after_help = check::EXIT_CODES_HELP)]
     Check(check::CheckArgs),
+    /// Check a saved history file again (from `lockwell check` or
+    /// `lockwell-sim run --history`): linearizability against the SPEC's
+    /// object model, each rule broken with its smallest failing window.
+    #[command(after_help = check_history::EXIT_CODES_HELP)]
+    CheckHistory(check_history::CheckHistoryArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -110,6 +116,7 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Plan(args) => return plan::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Check(args) => return Ok(check::run(&args)),
+        Command::CheckHistory(args) => return Ok(check_history::run(&args)),
         Command::Mb(args) => ObjectCommand::Mb(args),
         Command::Put(args) => ObjectCommand::Put(args),
         Command::Get(args) => ObjectCommand::Get(args),

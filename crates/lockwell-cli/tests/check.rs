@@ -49,6 +49,17 @@ fn check(endpoint: &str, history: &Path, extra: &[&str]) -> Run {
     support::run(command, &[], &[])
 }
 
+/// `lockwell check-history` of `history` with `extra` arguments.
+fn check_history(history: &Path, extra: &[&str]) -> Run {
+    let mut command = Command::new(LOCKWELL);
+    command
+        .arg("check-history")
+        .arg(history)
+        .arg("--quiet")
+        .args(extra);
+    support::run(command, &[], &[])
+}
+
 fn read_history(path: &Path) -> History {
     let file = std::fs::File::open(path).expect("the history was written");
     History::read_jsonl(std::io::BufReader::new(file)).expect("the history reads back")
@@ -82,6 +93,16 @@ fn every_workload_passes_against_lockwell_serve_over_both_apis() {
                 .iter()
                 .any(|entry| matches!(entry.outcome, Outcome::Ok { .. })),
             "{workload}: no request succeeded"
+        );
+        let recheck = check_history(&history_path, &[]);
+        assert_eq!(recheck.code(), 0, "{workload}: {recheck}");
+        assert!(
+            recheck.stdout().starts_with(&format!(
+                "PASS history={} workload={workload} seed=7 requests={} violations=0",
+                history_path.display(),
+                history.entries.len()
+            )),
+            "{workload}: {recheck}"
         );
     }
 }
@@ -192,6 +213,99 @@ fn a_store_that_forgets_acknowledged_writes_fails_the_check() {
     assert!(verdict.contains("violates E4:"), "{run}");
     assert!(!run.stderr().contains("panicked"), "{run}");
     assert!(read_history(&history).entries.len() > 2);
+
+    // The saved history fails again, with the window that shows it.
+    let recheck = check_history(&history, &[]);
+    assert_eq!(recheck.code(), EXIT_VIOLATIONS, "{recheck}");
+    let verdict = recheck.stdout();
+    assert!(verdict.starts_with("FAIL history="), "{recheck}");
+    assert!(verdict.contains("not linearizable on k"), "{recheck}");
+    assert!(
+        verdict
+            .lines()
+            .any(|line| line.trim_start().starts_with('*')),
+        "no row marked as unplaceable: {recheck}"
+    );
+}
+
+/// Two create-only puts of one key, both acknowledged: C1 allows one.
+const TWO_CREATE_WINNERS: &str = r#"{"format":"lockwell-history","version":2,"workload":"by-hand","seed":1}
+{"id":0,"process":0,"op_index":0,"api":"s3","invoke_ns":1000,"complete_ns":2000,"request":{"type":"put","key":"k","value":"a","condition":{"type":"absent"},"idempotency_key":null},"outcome":{"type":"ok","result":{"type":"written","etag":"\"0cc175b9c0f1b6a831c399e269772661\""}}}
+{"id":1,"process":1,"op_index":0,"api":"s3","invoke_ns":3000,"complete_ns":4000,"request":{"type":"put","key":"k","value":"b","condition":{"type":"absent"},"idempotency_key":null},"outcome":{"type":"ok","result":{"type":"written","etag":"\"92eb5ffee6ae2fec3ad71c777531578f\""}}}
+"#;
+
+#[test]
+fn a_saved_history_with_two_create_winners_fails_with_c1_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("two-winners.jsonl");
+    std::fs::write(&history, TWO_CREATE_WINNERS).unwrap();
+    let summary = dir.path().join("summary.json");
+    let run = check_history(&history, &["--summary-out", summary.to_str().unwrap()]);
+    assert_eq!(run.code(), EXIT_VIOLATIONS, "{run}");
+    let verdict = run.stdout();
+    assert!(
+        verdict.starts_with(&format!(
+            "FAIL history={} workload=by-hand seed=1 requests=2 violations=1",
+            history.display()
+        )),
+        "{run}"
+    );
+    assert!(verdict.contains("  outcomes: ok written: 2\n"), "{run}");
+    assert!(
+        verdict.contains("violates C1: not linearizable on k:"),
+        "{run}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(summary["format"], "lockwell-history-check");
+    assert_eq!(summary["verdict"], "FAIL");
+    assert_eq!(summary["rules"]["C1"], 1);
+    assert_eq!(summary["findings"][0]["entries"], serde_json::json!([0, 1]));
+
+    // Past its bound, the search says so instead of passing.
+    let bounded = check_history(&history, &["--max-configurations", "0"]);
+    assert_eq!(bounded.code(), EXIT_VIOLATIONS, "{bounded}");
+    assert!(
+        bounded.stdout().contains("violates unchecked:"),
+        "{bounded}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_history_is_refused_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.jsonl");
+    let run = check_history(&missing, &[]);
+    assert_eq!(run.code(), EXIT_CANNOT_CHECK, "{run}");
+    assert!(run.stderr().contains("opening "), "{run}");
+
+    let cases = [
+        ("empty", "", "no header line"),
+        (
+            "version-1",
+            r#"{"format":"lockwell-history","version":1,"workload":"w","seed":1}"#,
+            "line 1",
+        ),
+        (
+            "garbled-entry",
+            "{\"format\":\"lockwell-history\",\"version\":2,\"workload\":\"w\",\"seed\":1}\n{\"id\":0,",
+            "line 2",
+        ),
+    ];
+    for (name, text, reason) in cases {
+        let path = dir.path().join(format!("{name}.jsonl"));
+        std::fs::write(&path, text).unwrap();
+        let run = check_history(&path, &[]);
+        assert_eq!(run.code(), EXIT_CANNOT_CHECK, "{name}: {run}");
+        let stderr = run.stderr();
+        assert!(
+            stderr.starts_with("lockwell check-history: reading "),
+            "{name}: {run}"
+        );
+        assert!(stderr.contains(reason), "{name}: {run}");
+        assert!(!stderr.contains("panicked"), "{name}: {run}");
+        assert!(run.stdout().is_empty(), "{name}: {run}");
+    }
 }
 
 #[test]

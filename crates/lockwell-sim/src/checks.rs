@@ -20,6 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use lockwell_check::Limits;
 use lockwell_core::ETag;
 use lockwell_workload::{CounterValue, WorkloadSpec};
 
@@ -56,16 +57,21 @@ enum Effect {
 #[must_use]
 pub fn check(history: &History, spec: &WorkloadSpec, checker_process: u32) -> Vec<Violation> {
     let mut violations = rule_checks(history, spec, checker_process);
-    violations.extend(linearizability(history, &violations));
+    violations.extend(linearizability(history, &Limits::default(), &violations));
     violations
 }
 
-/// The linearizability checker's findings not already reported by a rule
-/// check with the same rule and entries. A partition past the checker's
-/// bound fails the seed as `unchecked`: a verdict of "passed" would claim
-/// what was not checked.
-fn linearizability(history: &History, reported: &[Violation]) -> Vec<Violation> {
-    let report = lockwell_check::check(history);
+/// The linearizability checker's findings within `limits`, less those
+/// already reported by a rule check with the same rule and entries. A
+/// partition past the checker's bound fails the seed as `unchecked`: a
+/// verdict of "passed" would claim what was not checked.
+#[must_use]
+pub fn linearizability(
+    history: &History,
+    limits: &Limits,
+    reported: &[Violation],
+) -> Vec<Violation> {
+    let report = lockwell_check::check_with(history, limits);
     let found = report.violations.into_iter().map(|violation| Violation {
         rule: violation.rule,
         message: format!(
