@@ -601,6 +601,10 @@ impl Context<'_> {
         if state == ABSENT {
             return "nothing (absent)".to_owned();
         }
+        if self.model.unobserved_collapsed && state == model::UNOBSERVED_VERSION {
+            // Which write it was, no later request can tell.
+            return "a version no request read or named by its ETag".to_owned();
+        }
         let version = self.versions[state as usize];
         let etag = version
             .etag

@@ -240,6 +240,9 @@ pub(crate) struct Model {
     /// Values written by requests that failed definitely (C4), with the
     /// entries: a read of one of them names a failed write.
     pub(crate) failed_writes: HashMap<u32, Vec<u64>>,
+    /// Whether [`UNOBSERVED_VERSION`] stands for every version nobody
+    /// observed (see [`build`]).
+    pub(crate) unobserved_collapsed: bool,
 }
 
 /// E3: ETags compare without their quotes.
@@ -473,6 +476,7 @@ pub(crate) fn build(history: &History, collapse_unobserved: bool) -> Model {
         ops,
         static_violations,
         failed_writes,
+        collapse_unobserved,
         ..
     } = builder;
     Model {
@@ -483,6 +487,7 @@ pub(crate) fn build(history: &History, collapse_unobserved: bool) -> Model {
         ops,
         static_violations,
         failed_writes,
+        unobserved_collapsed: collapse_unobserved,
     }
 }
 

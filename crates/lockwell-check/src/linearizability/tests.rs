@@ -601,6 +601,46 @@ fn a_violation_names_its_window_and_draws_it() {
 }
 
 #[test]
+fn a_violation_names_the_state_it_met_in_words_even_when_nobody_observed_it() {
+    let unobserved = history(vec![
+        (0, 0, 10, put("k", "a", Precondition::Absent), written("a")),
+        (1, 20, 30, put("k", "b", Precondition::Absent), written("b")),
+    ]);
+    let report = check(&unobserved);
+    let [violation] = &report.violations[..] else {
+        panic!("{report:#?}");
+    };
+    assert_eq!(violation.rule, "C1");
+    // Nobody read "a" or named its ETag, so the search knows it only as
+    // an unobserved version: said so, not as a placeholder value.
+    assert!(
+        violation
+            .message
+            .contains("the key held a version no request read or named by its ETag ("),
+        "{}",
+        violation.message
+    );
+
+    let observed = history(vec![
+        (0, 0, 10, put("k", "a", Precondition::Absent), written("a")),
+        (2, 12, 14, get("k"), read("a")),
+        (1, 20, 30, put("k", "b", Precondition::Absent), written("b")),
+    ]);
+    let report = check(&observed);
+    let [violation] = &report.violations[..] else {
+        panic!("{report:#?}");
+    };
+    assert!(
+        violation.message.contains(&format!(
+            "the key held \"a\" (ETag {}) (",
+            etag("a").trim_matches('"')
+        )),
+        "{}",
+        violation.message
+    );
+}
+
+#[test]
 fn past_the_bound_the_verdict_is_unknown_with_the_reason() {
     let config = GeneratorConfig {
         seed: 7,
