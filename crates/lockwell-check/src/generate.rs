@@ -479,6 +479,7 @@ impl Simulation {
                 invoke_ns: slot.invoke_ns,
                 complete_ns: slot.complete_ns,
                 attempts: slot.sends,
+                retry_gaps_ns: Vec::new(),
                 outcome: match (slot.indeterminate, slot.answer) {
                     (false, Some(answer)) => answer,
                     _ => Outcome::Indeterminate {

@@ -50,10 +50,16 @@ use serde::{Deserialize, Serialize};
 /// The `format` of a history's header line.
 pub const HISTORY_FORMAT: &str = "lockwell-history";
 
-/// The version of this format. A history of another version is refused.
+/// The version of this format, which [`HistoryRecorder`] writes.
 /// Version 2 added [`Entry::attempts`]: without it a checker cannot bound
-/// how often a retried request took effect.
-pub const HISTORY_FORMAT_VERSION: u32 = 2;
+/// how often a retried request took effect. Version 3 added
+/// [`Entry::retry_gaps_ns`]: without it no check can see how a client
+/// spaced its retries.
+pub const HISTORY_FORMAT_VERSION: u32 = 3;
+
+/// The oldest version [`History::read_jsonl`] reads: a version 2 history
+/// is a version 3 one without retry gaps. Older ones are refused.
+pub const OLDEST_READABLE_FORMAT_VERSION: u32 = 2;
 
 /// The most attempts one entry may record: clients make a handful (R3:
 /// 3 by default, twice that around a native re-mint); a file with more is
@@ -224,6 +230,13 @@ pub struct Entry {
     /// since, even after a later attempt was answered.
     #[serde(default = "one_attempt", skip_serializing_if = "is_one_attempt")]
     pub attempts: u32,
+    /// For each retry the client library made (R3), the time from the
+    /// answer to the attempt before it (or the attempt giving up) to the
+    /// retry's start, on the run's clock: the backoff as it happened, not
+    /// as the client meant it. Attempts the client never sent count too.
+    /// Written only when there were retries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_gaps_ns: Vec<u64>,
     pub request: Request,
     pub outcome: Outcome,
 }
@@ -281,7 +294,10 @@ pub enum HistoryError {
     },
     #[error("the history is empty: no header line")]
     Empty,
-    #[error("line 1: not a {HISTORY_FORMAT} of version {HISTORY_FORMAT_VERSION}: {0:?}")]
+    #[error(
+        "line 1: not a {HISTORY_FORMAT} of version {OLDEST_READABLE_FORMAT_VERSION} to \
+         {HISTORY_FORMAT_VERSION}: {0:?}"
+    )]
     Header(HistoryHeader),
     #[error("line {line}: {reason}")]
     Inconsistent { line: usize, reason: String },
@@ -348,7 +364,9 @@ impl History {
         let header_line = lines.next().ok_or(HistoryError::Empty)??;
         let header: HistoryHeader = serde_json::from_str(&header_line)
             .map_err(|source| HistoryError::Json { line: 1, source })?;
-        if header.format != HISTORY_FORMAT || header.version != HISTORY_FORMAT_VERSION {
+        if header.format != HISTORY_FORMAT
+            || !(OLDEST_READABLE_FORMAT_VERSION..=HISTORY_FORMAT_VERSION).contains(&header.version)
+        {
             return Err(HistoryError::Header(header));
         }
         let mut entries = Vec::new();
@@ -367,6 +385,12 @@ impl History {
                 return Err(inconsistent(format!(
                     "entry id {} where {index} was expected",
                     entry.id
+                )));
+            }
+            if entry.retry_gaps_ns.len() >= MAX_ATTEMPTS_PER_ENTRY as usize {
+                return Err(inconsistent(format!(
+                    "{} retries, more than the {MAX_ATTEMPTS_PER_ENTRY} attempts an entry may have",
+                    entry.retry_gaps_ns.len()
                 )));
             }
             if entry.attempts > MAX_ATTEMPTS_PER_ENTRY {
@@ -419,6 +443,7 @@ struct Recorded {
 struct Completion {
     complete_ns: u64,
     attempts: u32,
+    retry_gaps_ns: Vec<u64>,
     outcome: Outcome,
 }
 
@@ -455,11 +480,19 @@ impl HistoryRecorder {
     }
 
     /// Records how the request `id` ended, at `now_ns`, after `attempts`
-    /// attempts that may have taken effect (see [`Entry::attempts`]).
+    /// attempts that may have taken effect (see [`Entry::attempts`]) and
+    /// retries spaced by `retry_gaps_ns` (see [`Entry::retry_gaps_ns`]).
     ///
     /// # Panics
     /// If `now_ns` is before the request's invocation: time runs forward.
-    pub fn complete(&self, id: InvocationId, outcome: Outcome, attempts: u32, now_ns: u64) {
+    pub fn complete(
+        &self,
+        id: InvocationId,
+        outcome: Outcome,
+        attempts: u32,
+        retry_gaps_ns: Vec<u64>,
+        now_ns: u64,
+    ) {
         let mut recording = self.lock();
         let entry = &mut recording.entries[usize::try_from(id.0).expect("an index")];
         assert!(
@@ -471,6 +504,7 @@ impl HistoryRecorder {
         entry.completion = Some(Completion {
             complete_ns: now_ns,
             attempts,
+            retry_gaps_ns,
             outcome,
         });
     }
@@ -496,10 +530,12 @@ impl HistoryRecorder {
                 let Completion {
                     complete_ns,
                     attempts,
+                    retry_gaps_ns,
                     outcome,
                 } = completion.clone().unwrap_or_else(|| Completion {
                     complete_ns: end_ns.max(*invoke_ns),
                     attempts: pending_attempts,
+                    retry_gaps_ns: Vec::new(),
                     outcome: Outcome::Indeterminate {
                         reason: "still pending when the run ended".to_owned(),
                     },
@@ -512,6 +548,7 @@ impl HistoryRecorder {
                     invoke_ns: *invoke_ns,
                     complete_ns,
                     attempts,
+                    retry_gaps_ns,
                     request: invocation.request.clone(),
                     outcome,
                 }
@@ -569,6 +606,7 @@ mod tests {
                 code: "PreconditionFailed".to_owned(),
             },
             1,
+            Vec::new(),
             4_000,
         );
         recorder.complete(
@@ -579,6 +617,7 @@ mod tests {
                 },
             },
             1,
+            Vec::new(),
             5_000,
         );
         let read = recorder.invoke(
@@ -600,6 +639,7 @@ mod tests {
                 },
             },
             2,
+            vec![300],
             7_000,
         );
         let _cut_off = recorder.invoke(
@@ -620,13 +660,13 @@ mod tests {
 
     /// `racing_creators()` as JSON lines: the format, pinned.
     const RACING_CREATORS_JSONL: &str = concat!(
-        r#"{"format":"lockwell-history","version":2,"workload":"racing-creators","seed":42}"#,
+        r#"{"format":"lockwell-history","version":3,"workload":"racing-creators","seed":42}"#,
         "\n",
         r#"{"id":0,"process":0,"op_index":0,"api":"native","invoke_ns":1000,"complete_ns":5000,"request":{"type":"put","key":"k00000000","value":"c0-o0","condition":{"type":"absent"},"idempotency_key":null},"outcome":{"type":"ok","result":{"type":"written","etag":"\"4b6a1f7d\""}}}"#,
         "\n",
         r#"{"id":1,"process":1,"op_index":0,"api":"s3","invoke_ns":1500,"complete_ns":4000,"request":{"type":"put","key":"k00000000","value":"c1-o0","condition":{"type":"absent"},"idempotency_key":null},"outcome":{"type":"failed","status":412,"code":"PreconditionFailed"}}"#,
         "\n",
-        r#"{"id":2,"process":1,"op_index":1,"api":"s3","invoke_ns":6000,"complete_ns":7000,"attempts":2,"request":{"type":"get","key":"k00000000"},"outcome":{"type":"ok","result":{"type":"read","value":"c0-o0","etag":"\"4b6a1f7d\""}}}"#,
+        r#"{"id":2,"process":1,"op_index":1,"api":"s3","invoke_ns":6000,"complete_ns":7000,"attempts":2,"retry_gaps_ns":[300],"request":{"type":"get","key":"k00000000"},"outcome":{"type":"ok","result":{"type":"read","value":"c0-o0","etag":"\"4b6a1f7d\""}}}"#,
         "\n",
         r#"{"id":3,"process":0,"op_index":1,"api":"native","invoke_ns":8000,"complete_ns":9000,"attempts":3,"request":{"type":"copy","source":"k00000000","destination":"k00000001","destination_condition":{"type":"absent"},"source_if_match":"\"4b6a1f7d\""},"outcome":{"type":"indeterminate","reason":"still pending when the run ended"}}"#,
         "\n",
@@ -667,9 +707,21 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_history_reads_as_one_without_retry_gaps() {
+        let version_2 = RACING_CREATORS_JSONL
+            .replace("\"version\":3", "\"version\":2")
+            .replace(",\"retry_gaps_ns\":[300]", "");
+        let read = History::read_jsonl(version_2.as_bytes()).unwrap();
+        let mut expected = racing_creators();
+        expected.header.version = 2;
+        expected.entries[2].retry_gaps_ns.clear();
+        assert_eq!(read, expected);
+    }
+
+    #[test]
     fn the_trace_hash_is_stable_and_sees_every_change() {
         let history = racing_creators();
-        assert_eq!(history.trace_hash().to_string(), "b537d2357eb31de5");
+        assert_eq!(history.trace_hash().to_string(), "185c1056c8a290e1");
         let mut later = history.clone();
         later.entries[2].complete_ns += 1;
         let mut other_seed = history.clone();
@@ -678,7 +730,9 @@ mod tests {
         other_value.entries[0].request = put("k00000000", "c0-o1", Precondition::Absent);
         let mut retried = history.clone();
         retried.entries[0].attempts += 1;
-        for changed in [later, other_seed, other_value, retried] {
+        let mut sooner = history.clone();
+        sooner.entries[2].retry_gaps_ns[0] -= 1;
+        for changed in [later, other_seed, other_value, retried, sooner] {
             assert_ne!(changed.trace_hash(), history.trace_hash());
         }
     }
@@ -708,8 +762,12 @@ mod tests {
         let cases = [
             (String::new(), "empty"),
             (
-                with_line(0, lines[0].replace("\"version\":2", "\"version\":1")),
-                "line 1: not a lockwell-history of version 2",
+                with_line(0, lines[0].replace("\"version\":3", "\"version\":1")),
+                "line 1: not a lockwell-history of version 2 to 3",
+            ),
+            (
+                with_line(0, lines[0].replace("\"version\":3", "\"version\":4")),
+                "line 1: not a lockwell-history of version 2 to 3",
             ),
             (with_line(2, "{".to_owned()), "line 3:"),
             (
@@ -726,6 +784,13 @@ mod tests {
             (
                 with_line(3, lines[3].replace("\"attempts\":2", "\"attempts\":65")),
                 "line 4: 65 attempts, more than the 64 an entry may have",
+            ),
+            (
+                with_line(
+                    3,
+                    lines[3].replace("[300]", &format!("[{}300]", "1,".repeat(64))),
+                ),
+                "line 4: 65 retries, more than the 64 attempts an entry may have",
             ),
             (
                 with_line(1, lines[1].replace(r#"{"type":"ok""#, r#"{"type":"maybe""#)),
@@ -760,6 +825,7 @@ mod tests {
                 result: OpResult::Absent,
             },
             1,
+            Vec::new(),
             9,
         );
     }
@@ -786,6 +852,7 @@ mod tests {
                 result: OpResult::Absent,
             },
             1,
+            Vec::new(),
             2,
         );
         assert_eq!(recorder.history(3, 3).entries.len(), 1);

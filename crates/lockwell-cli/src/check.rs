@@ -1124,6 +1124,7 @@ mod tests {
                 },
             },
             1,
+            Vec::new(),
             20,
         );
         recorder.complete(
@@ -1133,6 +1134,7 @@ mod tests {
                 code: "PreconditionFailed".to_owned(),
             },
             1,
+            Vec::new(),
             21,
         );
         let _cut_off = recorder.invoke(put(1, 1), 30);
@@ -1153,6 +1155,7 @@ mod tests {
                 result: OpResult::Absent,
             },
             1,
+            Vec::new(),
             50,
         );
         recorder.history(60, 3)

@@ -186,10 +186,9 @@ const CAMPAIGNS: [Campaign; PlantedBug::ALL.len()] = [
         bug: PlantedBug::RetriesWithoutBackoffOrBudget,
         workload: "cas-counter",
         faults: Some("partitions"),
-        expected_detection: "none by design: the history counts a request's attempts but \
-                             not when they were sent, and an attempt sent early is as \
-                             correct as one sent late; a check on the time between attempts \
-                             or on the server's request rate would see it",
+        expected_detection: "R3: the S3 clients' retries start at once after the answer \
+                             before them far more often than full jitter draws 0 ms (the \
+                             history times the gap before each retry)",
     },
 ];
 

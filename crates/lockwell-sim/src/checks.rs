@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lockwell_check::Limits;
+use lockwell_client::retry::DEFAULT_BASE_DELAY_MS;
 use lockwell_core::ETag;
 use lockwell_workload::{CounterValue, WorkloadSpec};
 
@@ -116,6 +117,7 @@ pub(crate) fn rule_checks(
     violations.extend(check_write_etags(&client_entries));
     violations.extend(check_idempotency(&client_entries));
     violations.extend(check_durability(&client_entries, &final_states));
+    violations.extend(check_retry_backoff(&client_entries));
     let mix = spec.mix;
     let writes_other_than = |kind_weight: u32| {
         let all_writes = mix.create_only
@@ -182,6 +184,70 @@ fn final_states(
 
 fn etag_of(value: &str) -> String {
     ETag::of_content(value.as_bytes()).to_string()
+}
+
+/// A retry that starts this soon after the answer before it drew a
+/// backoff of 0 or 1 ms, or had none: live, a sleep of 1 ms may take a
+/// little more; simulated, a backoff of d ms was measured to start the
+/// retry d + 1 ms after the answer.
+const QUICK_RETRY_NS: u64 = 1_500_000;
+/// Fewer retries than this in a history are not judged: too few to tell
+/// a client without backoff from an unlucky one.
+const MIN_RETRIES_JUDGED: usize = 10;
+/// Standard deviations above the expected count of quick retries a
+/// history may have (and 3 retries more) before it fails R3: a margin a
+/// correct client does not reach in practice.
+const QUICK_RETRY_SIGMAS: f64 = 6.0;
+
+/// R3: a client backs off before each retry, with full jitter: the delay
+/// is drawn uniformly in whole milliseconds from 0 to a ceiling of at
+/// least the base (50 ms), so at most two retries in 51 (draws of 0 and
+/// 1 ms) may start within [`QUICK_RETRY_NS`] of the answer before them.
+/// A history whose retries start that soon far more often was made by a
+/// client that does not back off: a retry storm against a failing server.
+/// Both clients are judged: the native client's one request sent again
+/// after a 401 re-mint (R1) is a request of its own, not a retry.
+fn check_retry_backoff(entries: &[&Entry]) -> Vec<Violation> {
+    let mut retries = 0_usize;
+    let mut quick = 0_usize;
+    let mut quick_entries = Vec::new();
+    for entry in entries {
+        retries += entry.retry_gaps_ns.len();
+        let quick_here = entry
+            .retry_gaps_ns
+            .iter()
+            .filter(|gap| **gap < QUICK_RETRY_NS)
+            .count();
+        if quick_here > 0 {
+            quick += quick_here;
+            quick_entries.push(entry.id);
+        }
+    }
+    if retries < MIN_RETRIES_JUDGED {
+        return Vec::new();
+    }
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "counts of retries and milliseconds are far below 2^52"
+    )]
+    let (retries_f, quick_f, base_ms) =
+        (retries as f64, quick as f64, DEFAULT_BASE_DELAY_MS as f64);
+    let share = 2.0 / (base_ms + 1.0);
+    let expected = retries_f * share;
+    let allowed = expected + QUICK_RETRY_SIGMAS * (expected * (1.0 - share)).sqrt() + 3.0;
+    if quick_f <= allowed {
+        return Vec::new();
+    }
+    vec![Violation {
+        rule: "R3",
+        message: format!(
+            "{quick} of {retries} retries started within 1.5 ms of the answer before them: \
+             backoff with full jitter (base {DEFAULT_BASE_DELAY_MS} ms) makes about \
+             {expected:.1} that quick, at most {allowed:.0} here; the client retries without \
+             backing off"
+        ),
+        entries: quick_entries,
+    }]
 }
 
 /// E2 (with E1): a put's acknowledgement carries the ETag of its bytes.

@@ -40,8 +40,9 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use lockwell_client::native::{PutBody, PutOptions as NativePutOptions};
 use lockwell_client::retry::DEFAULT_MAX_ATTEMPTS;
@@ -122,16 +123,38 @@ pub const MAX_ACTING_ATTEMPTS_PER_REQUEST: u32 = 2 * DEFAULT_MAX_ATTEMPTS - 1;
 
 /// The observer of one process's clients: it counts the attempts of the
 /// request in flight (a process has one at a time) that may have taken
-/// effect, which the history records as `attempts`, and tells the run's
-/// [`TokenStats`] of every 401 a native process's clients meet. Install it
-/// in every client of the process, and give it to the process's
-/// [`ClientDriver`].
+/// effect, which the history records as `attempts`, times the gaps before
+/// its retries on the driver's clock (`retry_gaps_ns`), and tells the
+/// run's [`TokenStats`] of every 401 a native process's clients meet.
+/// Install it in every client of the process, and give it to the
+/// process's [`ClientDriver`].
 #[derive(Debug)]
 pub struct ProcessObserver {
     /// Attempts that may have acted since the driver last took the count.
     acting_attempts: AtomicU32,
+    /// The retries since the driver last took them.
+    retries: Mutex<RetryTiming>,
+    /// The driver's clock, once the observer is given to one: an observer
+    /// of set-up requests times nothing.
+    clock: OnceLock<Arc<dyn RunClock>>,
     /// For a native process: where its 401s are counted.
     tokens: Option<Arc<TokenStats>>,
+}
+
+/// The retries of the request in flight, as they happened.
+#[derive(Debug, Default)]
+struct RetryTiming {
+    /// When the last attempt was answered or gave up.
+    last_answer_ns: Option<u64>,
+    /// From each answer to the start of the retry after it.
+    gaps_ns: Vec<u64>,
+}
+
+/// What the observer saw of one request.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RequestAttempts {
+    acting: u32,
+    retry_gaps_ns: Vec<u64>,
 }
 
 impl ProcessObserver {
@@ -139,14 +162,31 @@ impl ProcessObserver {
     pub fn new(tokens: Option<Arc<TokenStats>>) -> Arc<Self> {
         Arc::new(Self {
             acting_attempts: AtomicU32::new(0),
+            retries: Mutex::new(RetryTiming::default()),
+            clock: OnceLock::new(),
             tokens,
         })
     }
 
-    /// The count since the last call, and a fresh one.
-    fn take_acting_attempts(&self) -> u32 {
-        self.acting_attempts.swap(0, Ordering::Relaxed)
+    /// What was seen since the last call; the next count starts afresh.
+    fn take_request_attempts(&self) -> RequestAttempts {
+        let timing =
+            std::mem::take(&mut *self.retries.lock().unwrap_or_else(PoisonError::into_inner));
+        RequestAttempts {
+            acting: self.acting_attempts.swap(0, Ordering::Relaxed),
+            retry_gaps_ns: timing.gaps_ns,
+        }
     }
+
+    /// Times retries from now on by `clock` (the first clock given wins:
+    /// a process has one driver).
+    fn time_by(&self, clock: &Arc<dyn RunClock>) {
+        let _ = self.clock.set(Arc::clone(clock));
+    }
+}
+
+fn whole_ns(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Observer for ProcessObserver {
@@ -157,6 +197,19 @@ impl Observer for ProcessObserver {
         };
         if may_have_acted {
             self.acting_attempts.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(clock) = self.clock.get() {
+            let answered_ns = clock.elapsed_ns();
+            let started_ns = answered_ns.saturating_sub(whole_ns(event.latency));
+            let mut timing = self.retries.lock().unwrap_or_else(PoisonError::into_inner);
+            if event.attempt > 1
+                && let Some(last_answer_ns) = timing.last_answer_ns
+            {
+                timing
+                    .gaps_ns
+                    .push(started_ns.saturating_sub(last_answer_ns));
+            }
+            timing.last_answer_ns = Some(answered_ns);
         }
     }
 
@@ -446,6 +499,7 @@ impl ClientDriver {
         recorder: HistoryRecorder,
         clock: Arc<dyn RunClock>,
     ) -> Self {
+        observer.time_by(&clock);
         Self {
             process,
             client,
@@ -474,11 +528,16 @@ impl ClientDriver {
         );
         // Attempts of requests the history does not record (a multipart
         // upload's parts) are not this request's.
-        self.observer.take_acting_attempts();
+        self.observer.take_request_attempts();
         let outcome = send(request).await;
-        let attempts = self.observer.take_acting_attempts();
-        self.recorder
-            .complete(id, outcome.clone(), attempts, self.clock.elapsed_ns());
+        let attempts = self.observer.take_request_attempts();
+        self.recorder.complete(
+            id,
+            outcome.clone(),
+            attempts.acting,
+            attempts.retry_gaps_ns,
+            self.clock.elapsed_ns(),
+        );
         outcome
     }
 

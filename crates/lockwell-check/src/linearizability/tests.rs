@@ -107,6 +107,7 @@ fn history(rows: Vec<Row>) -> History {
                 invoke_ns,
                 complete_ns,
                 attempts: 1,
+                retry_gaps_ns: Vec::new(),
                 request,
                 outcome,
             },

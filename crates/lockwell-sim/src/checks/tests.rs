@@ -90,7 +90,7 @@ fn history(entries: &[(u32, Request, Outcome, u64, u64)], final_value: Option<&s
             },
             *invoke_ns,
         );
-        recorder.complete(id, outcome.clone(), 1, *complete_ns);
+        recorder.complete(id, outcome.clone(), 1, Vec::new(), *complete_ns);
     }
     recorder.history(2_000_000, 3)
 }
@@ -457,4 +457,61 @@ fn the_linearizability_checker_finds_what_the_rule_checks_miss() {
             );
         }
     }
+}
+
+/// `quick + slow` reads of `k` through `api`, each retried once: `quick`
+/// of them at once, the others after gaps of 2 to 50 ms, as full jitter
+/// draws them.
+fn retried_reads(api: Api, quick: usize, slow: usize) -> History {
+    let reads: Vec<(u32, Request, Outcome, u64, u64)> = (0..quick + slow)
+        .map(|index| {
+            let start = index as u64 * 100_000_000;
+            let get = Request::Get {
+                key: "k".to_owned(),
+            };
+            (0, get, read(None), start, start + 60_000_000)
+        })
+        .collect();
+    let mut history = history(&reads, None);
+    for (index, entry) in history.entries[..quick + slow].iter_mut().enumerate() {
+        entry.api = api;
+        entry.retry_gaps_ns = vec![if index < quick {
+            1_000_050
+        } else {
+            (2 + index as u64 % 49) * 1_000_000
+        }];
+    }
+    history
+}
+
+fn r3_findings(history: &History) -> Vec<Violation> {
+    rule_checks(history, &spec(PUTS), CHECKER)
+        .into_iter()
+        .filter(|violation| violation.rule == "R3")
+        .collect()
+}
+
+#[test]
+fn r3_retries_sent_at_once_far_more_often_than_full_jitter_draws_0_or_1_ms() {
+    // 200 retries: about 7.8 draw 0 or 1 ms; 6 standard deviations and 3
+    // more allow 27.
+    assert!(r3_findings(&retried_reads(Api::S3, 27, 173)).is_empty());
+    let [finding] = &r3_findings(&retried_reads(Api::S3, 28, 172))[..] else {
+        panic!("28 quick retries of 200 pass");
+    };
+    assert!(
+        finding
+            .message
+            .starts_with("28 of 200 retries started within 1.5 ms"),
+        "{finding:#?}"
+    );
+    assert_eq!(finding.entries, (0..28).collect::<Vec<u64>>());
+
+    // Clients without backoff at all, of either API.
+    assert_eq!(r3_findings(&retried_reads(Api::S3, 40, 0)).len(), 1);
+    assert_eq!(r3_findings(&retried_reads(Api::Native, 10, 0)).len(), 1);
+    // Too few retries to judge.
+    assert!(r3_findings(&retried_reads(Api::S3, 9, 0)).is_empty());
+    // Retries 2 ms and more after the answer are not quick.
+    assert!(r3_findings(&retried_reads(Api::S3, 0, 40)).is_empty());
 }
