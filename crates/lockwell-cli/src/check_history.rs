@@ -6,12 +6,14 @@
 //! it. This command puts such a file through lockwell-check's
 //! linearizability checker against the SPEC's object model, exactly as
 //! the run's own checks did (the same conversion of its verdicts, by
-//! [`lockwell_sim::checks::linearizability`]), and prints the verdict with
-//! each rule broken and the smallest failing window drawn as a timeline.
+//! [`lockwell_sim::checks::linearizability`]), and through the R3 check of
+//! the retries' backoff, and prints the verdict with each rule broken and
+//! the smallest failing window drawn as a timeline.
 //!
-//! The run's rule checks are not repeated: they read the workload's op
-//! mix, which the history does not record, and the linearizability check
-//! covers what they find. A history written by another tool in the same
+//! The run's other rule checks are not repeated: they read the workload's
+//! op mix and which process made the final reads, which the history does
+//! not record, and the linearizability check covers what they find. A
+//! history written by another tool in the same
 //! format (lockwell-check's `history` module) is checked the same way.
 
 use std::fmt::Write as _;
@@ -26,7 +28,7 @@ use clap::Args;
 use lockwell_check::Limits;
 use lockwell_check::linearizability::DEFAULT_MAX_STATES_PER_PARTITION;
 use lockwell_sim::checks;
-use lockwell_sim::history::History;
+use lockwell_sim::history::{Entry, History};
 use serde::Serialize;
 
 use crate::check::{Finding, SummaryFinding, mix_line, outcome_mix, rule_counts, write_findings};
@@ -114,8 +116,10 @@ fn check_history(args: &CheckHistoryArgs) -> anyhow::Result<Verdict> {
     // runs in a simulation.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
-    let findings: Vec<Finding> = checks::linearizability(&history, &limits, &[])
+    let entries: Vec<&Entry> = history.entries.iter().collect();
+    let findings: Vec<Finding> = checks::check_retry_backoff(&entries)
         .into_iter()
+        .chain(checks::linearizability(&history, &limits, &[]))
         .map(Finding::from)
         .collect();
     let report = Report {
@@ -209,7 +213,8 @@ impl Report<'_> {
         );
         let _ = writeln!(
             text,
-            "  checked in {:.1}s: linearizability against the SPEC's object model",
+            "  checked in {:.1}s: the retries' backoff (R3) and linearizability against the \
+             SPEC's object model",
             self.elapsed.as_secs_f64()
         );
         write_findings(&mut text, self.findings, self.history);

@@ -97,7 +97,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Check a saved history file again (from `lockwell check` or
     /// `lockwell-sim run --history`): linearizability against the SPEC's
-    /// object model, each rule broken with its smallest failing window.
+    /// object model and the retries' backoff (R3), each rule broken with
+    /// its smallest failing window.
     #[command(after_help = check_history::EXIT_CODES_HELP)]
     CheckHistory(check_history::CheckHistoryArgs),
 }

@@ -272,6 +272,38 @@ fn a_saved_history_with_two_create_winners_fails_with_c1_and_a_summary() {
 }
 
 #[test]
+fn a_saved_history_whose_retries_never_back_off_fails_r3() {
+    let header = r#"{"format":"lockwell-history","version":3,"workload":"by-hand","seed":1}"#;
+    let reads = |gap_ns: u64| -> String {
+        let mut text = format!("{header}\n");
+        for id in 0..12 {
+            let invoke_ns = id * 100_000_000;
+            text.push_str(&format!(
+                r#"{{"id":{id},"process":0,"op_index":{id},"api":"s3","invoke_ns":{invoke_ns},"complete_ns":{},"attempts":2,"retry_gaps_ns":[{gap_ns}],"request":{{"type":"get","key":"k"}},"outcome":{{"type":"ok","result":{{"type":"absent"}}}}}}"#,
+                invoke_ns + 50_000_000
+            ));
+            text.push('\n');
+        }
+        text
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let storm = dir.path().join("storm.jsonl");
+    std::fs::write(&storm, reads(0)).unwrap();
+    let run = check_history(&storm, &[]);
+    assert_eq!(run.code(), EXIT_VIOLATIONS, "{run}");
+    assert!(
+        run.stdout()
+            .contains("violates R3: 12 of 12 retries started within 1.5 ms"),
+        "{run}"
+    );
+
+    let backed_off = dir.path().join("backed-off.jsonl");
+    std::fs::write(&backed_off, reads(20_000_000)).unwrap();
+    let run = check_history(&backed_off, &[]);
+    assert_eq!(run.code(), 0, "{run}");
+}
+
+#[test]
 fn a_file_that_is_not_a_history_is_refused_naming_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.jsonl");

@@ -206,8 +206,10 @@ const QUICK_RETRY_SIGMAS: f64 = 6.0;
 /// A history whose retries start that soon far more often was made by a
 /// client that does not back off: a retry storm against a failing server.
 /// Both clients are judged: the native client's one request sent again
-/// after a 401 re-mint (R1) is a request of its own, not a retry.
-fn check_retry_backoff(entries: &[&Entry]) -> Vec<Violation> {
+/// after a 401 re-mint (R1) is a request of its own, not a retry. Reads
+/// only the entries, so a saved history can be judged alone.
+#[must_use]
+pub fn check_retry_backoff(entries: &[&Entry]) -> Vec<Violation> {
     let mut retries = 0_usize;
     let mut quick = 0_usize;
     let mut quick_entries = Vec::new();
