@@ -842,17 +842,18 @@ impl<'a> From<&'a Finding> for SummaryFinding<'a> {
     }
 }
 
-fn whole_ms(duration: Duration) -> u64 {
+pub(crate) fn whole_ms(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `PASS` without findings, `FAIL` with any.
+pub(crate) fn verdict_word(findings: &[Finding]) -> &'static str {
+    if findings.is_empty() { "PASS" } else { "FAIL" }
 }
 
 impl Report<'_> {
     fn verdict(&self) -> &'static str {
-        if self.findings.is_empty() {
-            "PASS"
-        } else {
-            "FAIL"
-        }
+        verdict_word(self.findings)
     }
 
     fn final_reads(&self) -> u64 {

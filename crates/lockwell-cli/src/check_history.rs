@@ -16,6 +16,7 @@
 //! history written by another tool in the same
 //! format (lockwell-check's `history` module) is checked the same way.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write as _};
@@ -31,7 +32,10 @@ use lockwell_sim::checks;
 use lockwell_sim::history::{Entry, History};
 use serde::Serialize;
 
-use crate::check::{Finding, SummaryFinding, mix_line, outcome_mix, rule_counts, write_findings};
+use crate::check::{
+    Finding, SummaryFinding, mix_line, outcome_mix, rule_counts, verdict_word, whole_ms,
+    write_findings,
+};
 
 /// Exit status: linearizable.
 const EXIT_PASS: u8 = 0;
@@ -161,19 +165,15 @@ struct Summary<'a> {
     seed: u64,
     requests: u64,
     check_ms: u64,
-    outcomes: std::collections::BTreeMap<String, u64>,
+    outcomes: BTreeMap<String, u64>,
     /// How many findings of each rule.
-    rules: std::collections::BTreeMap<&'static str, usize>,
+    rules: BTreeMap<&'static str, usize>,
     findings: Vec<SummaryFinding<'a>>,
 }
 
 impl Report<'_> {
     fn verdict(&self) -> &'static str {
-        if self.findings.is_empty() {
-            "PASS"
-        } else {
-            "FAIL"
-        }
+        verdict_word(self.findings)
     }
 
     fn summary(&self) -> Summary<'_> {
@@ -185,7 +185,7 @@ impl Report<'_> {
             workload: &self.history.header.workload,
             seed: self.history.header.seed,
             requests: self.history.entries.len() as u64,
-            check_ms: u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
+            check_ms: whole_ms(self.elapsed),
             outcomes: outcome_mix(self.history, None),
             rules: rule_counts(self.findings),
             findings: self.findings.iter().map(SummaryFinding::from).collect(),
