@@ -495,6 +495,7 @@ impl Simulation {
                 version: HISTORY_FORMAT_VERSION,
                 workload: "generated".to_owned(),
                 seed: self.config.seed,
+                final_reader: None,
             },
             entries,
         }

@@ -79,6 +79,12 @@ pub struct HistoryHeader {
     /// build, what replays it.
     pub workload: String,
     pub seed: u64,
+    /// The process that read every key once the run was over (the
+    /// checks' final reads), when the run made them: what tells a
+    /// client's requests from the checker's in a saved history. Version 3
+    /// only; written only when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_reader: Option<u32>,
 }
 
 /// The API a request went through.
@@ -389,8 +395,10 @@ impl History {
             }
             if entry.retry_gaps_ns.len() >= MAX_ATTEMPTS_PER_ENTRY as usize {
                 return Err(inconsistent(format!(
-                    "{} retries, more than the {MAX_ATTEMPTS_PER_ENTRY} attempts an entry may have",
-                    entry.retry_gaps_ns.len()
+                    "{} retries make {} attempts, more than the {MAX_ATTEMPTS_PER_ENTRY} an entry \
+                     may have",
+                    entry.retry_gaps_ns.len(),
+                    entry.retry_gaps_ns.len() + 1
                 )));
             }
             if entry.attempts > MAX_ATTEMPTS_PER_ENTRY {
@@ -457,10 +465,19 @@ impl HistoryRecorder {
                     version: HISTORY_FORMAT_VERSION,
                     workload: workload.to_owned(),
                     seed,
+                    final_reader: None,
                 },
                 entries: Vec::new(),
             })),
         }
+    }
+
+    /// Names `process` as the one whose requests are the final reads (see
+    /// [`HistoryHeader::final_reader`]).
+    #[must_use]
+    pub fn with_final_reader(self, process: u32) -> Self {
+        self.lock().header.final_reader = Some(process);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Recording> {
@@ -590,7 +607,7 @@ mod tests {
     /// Two racing creators (C1), a read, and a request cut off by the end
     /// of the run: one of every outcome.
     fn racing_creators() -> History {
-        let recorder = HistoryRecorder::new("racing-creators", 42);
+        let recorder = HistoryRecorder::new("racing-creators", 42).with_final_reader(2);
         let first = recorder.invoke(
             invocation(0, 0, put("k00000000", "c0-o0", Precondition::Absent)),
             1_000,
@@ -660,7 +677,7 @@ mod tests {
 
     /// `racing_creators()` as JSON lines: the format, pinned.
     const RACING_CREATORS_JSONL: &str = concat!(
-        r#"{"format":"lockwell-history","version":3,"workload":"racing-creators","seed":42}"#,
+        r#"{"format":"lockwell-history","version":3,"workload":"racing-creators","seed":42,"final_reader":2}"#,
         "\n",
         r#"{"id":0,"process":0,"op_index":0,"api":"native","invoke_ns":1000,"complete_ns":5000,"request":{"type":"put","key":"k00000000","value":"c0-o0","condition":{"type":"absent"},"idempotency_key":null},"outcome":{"type":"ok","result":{"type":"written","etag":"\"4b6a1f7d\""}}}"#,
         "\n",
@@ -710,10 +727,12 @@ mod tests {
     fn a_version_2_history_reads_as_one_without_retry_gaps() {
         let version_2 = RACING_CREATORS_JSONL
             .replace("\"version\":3", "\"version\":2")
+            .replace(",\"final_reader\":2", "")
             .replace(",\"retry_gaps_ns\":[300]", "");
         let read = History::read_jsonl(version_2.as_bytes()).unwrap();
         let mut expected = racing_creators();
         expected.header.version = 2;
+        expected.header.final_reader = None;
         expected.entries[2].retry_gaps_ns.clear();
         assert_eq!(read, expected);
     }
@@ -721,7 +740,7 @@ mod tests {
     #[test]
     fn the_trace_hash_is_stable_and_sees_every_change() {
         let history = racing_creators();
-        assert_eq!(history.trace_hash().to_string(), "185c1056c8a290e1");
+        assert_eq!(history.trace_hash().to_string(), "1914263914b6168b");
         let mut later = history.clone();
         later.entries[2].complete_ns += 1;
         let mut other_seed = history.clone();
@@ -732,7 +751,16 @@ mod tests {
         retried.entries[0].attempts += 1;
         let mut sooner = history.clone();
         sooner.entries[2].retry_gaps_ns[0] -= 1;
-        for changed in [later, other_seed, other_value, retried, sooner] {
+        let mut other_reader = history.clone();
+        other_reader.header.final_reader = None;
+        for changed in [
+            later,
+            other_seed,
+            other_value,
+            retried,
+            sooner,
+            other_reader,
+        ] {
             assert_ne!(changed.trace_hash(), history.trace_hash());
         }
     }
@@ -790,7 +818,7 @@ mod tests {
                     3,
                     lines[3].replace("[300]", &format!("[{}300]", "1,".repeat(64))),
                 ),
-                "line 4: 65 retries, more than the 64 attempts an entry may have",
+                "line 4: 65 retries make 66 attempts, more than the 64 an entry may have",
             ),
             (
                 with_line(1, lines[1].replace(r#"{"type":"ok""#, r#"{"type":"maybe""#)),

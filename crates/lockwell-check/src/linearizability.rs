@@ -609,6 +609,11 @@ impl Context<'_> {
         let etag = version
             .etag
             .map_or("unknown", |etag| &self.model.etags[etag as usize]);
+        if self.model.unobserved_collapsed && version.value == model::UNOBSERVED_VALUE {
+            // A split copy's alternative: a version its source may have
+            // held, told apart by its ETag alone.
+            return format!("a value no request read (ETag {etag})");
+        }
         format!(
             "{:?} (ETag {etag})",
             self.model.values[version.value as usize]

@@ -533,7 +533,11 @@ impl Run<'_> {
     async fn execute(&self) -> anyhow::Result<RunOutcome> {
         let started = Instant::now();
         let run_clock: Arc<dyn RunClock> = Arc::new(MonotonicClock { started });
-        let recorder = HistoryRecorder::new(&self.spec.name, self.seed);
+        // The final reads are made by a process of their own, after the
+        // clients' processes.
+        let checker_process = self.spec.clients;
+        let recorder =
+            HistoryRecorder::new(&self.spec.name, self.seed).with_final_reader(checker_process);
         let deadline = self.duration.map(|duration| started + duration);
         let ops_done = Arc::new(AtomicU64::new(0));
         let tokens = Arc::new(TokenStats::default());
@@ -569,8 +573,7 @@ impl Run<'_> {
             .await_clients(&mut clients, deadline, started, &ops_done)
             .await?;
 
-        // The final reads, by a process of its own, once no client runs.
-        let checker_process = self.spec.clients;
+        // The final reads, once no client runs.
         let observer = ProcessObserver::new(None);
         let checker = ClientDriver::new(
             checker_process,

@@ -6,14 +6,16 @@
 //! it. This command puts such a file through lockwell-check's
 //! linearizability checker against the SPEC's object model, exactly as
 //! the run's own checks did (the same conversion of its verdicts, by
-//! [`lockwell_sim::checks::linearizability`]), and through the R3 check of
-//! the retries' backoff, and prints the verdict with each rule broken and
-//! the smallest failing window drawn as a timeline.
+//! [`lockwell_sim::checks::linearizability`]), and through the rule checks
+//! a history allows on its own ([`lockwell_sim::checks::check_without_workload`]),
+//! and prints the verdict with each rule broken and the smallest failing
+//! window drawn as a timeline, and what it checked.
 //!
-//! The run's other rule checks are not repeated: they read the workload's
-//! op mix and which process made the final reads, which the history does
-//! not record, and the linearizability check covers what they find. A
-//! history written by another tool in the same
+//! The create-round and counter checks are not repeated: they need the
+//! workload's op mix, which the history does not record, and the
+//! linearizability check covers what they find. The others need the
+//! process of the final reads, which a version 3 header names; without it
+//! (a version 2 history) only R3 and linearizability run. A history written by another tool in the same
 //! format (lockwell-check's `history` module) is checked the same way.
 
 use std::collections::BTreeMap;
@@ -29,7 +31,7 @@ use clap::Args;
 use lockwell_check::Limits;
 use lockwell_check::linearizability::DEFAULT_MAX_STATES_PER_PARTITION;
 use lockwell_sim::checks;
-use lockwell_sim::history::{Entry, History};
+use lockwell_sim::history::History;
 use serde::Serialize;
 
 use crate::check::{
@@ -37,21 +39,24 @@ use crate::check::{
     write_findings,
 };
 
-/// Exit status: linearizable.
+/// Exit status: no rule broken.
 const EXIT_PASS: u8 = 0;
-/// Exit status: violations, or a partition past the bound.
+/// Exit status: a rule broken, or a partition past the bound.
 const EXIT_VIOLATIONS: u8 = 1;
-/// Exit status: the file could not be read as a history.
+/// Exit status: the file could not be read as a history, or the summary
+/// could not be written.
 const EXIT_CANNOT_CHECK: u8 = 3;
 
 /// Appended to `lockwell check-history --help`.
 pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
-  0  the history is linearizable
-  1  it is not, or part of it was past --max-configurations
+  0  no rule broken
+  1  a rule broken (not linearizable, R3, a final read without an
+     answer, ...), or part of the history past --max-configurations
      (`unchecked`): printed
   2  bad arguments
-  3  the file could not be read as a history";
+  3  the file could not be read as a history, or --summary-out could not
+     be written";
 
 /// The format of `--summary-out` files.
 const SUMMARY_FORMAT: &str = "lockwell-history-check";
@@ -120,10 +125,8 @@ fn check_history(args: &CheckHistoryArgs) -> anyhow::Result<Verdict> {
     // runs in a simulation.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
-    let entries: Vec<&Entry> = history.entries.iter().collect();
-    let findings: Vec<Finding> = checks::check_retry_backoff(&entries)
+    let findings: Vec<Finding> = checks::check_without_workload(&history, &limits)
         .into_iter()
-        .chain(checks::linearizability(&history, &limits, &[]))
         .map(Finding::from)
         .collect();
     let report = Report {
@@ -163,7 +166,13 @@ struct Summary<'a> {
     history: String,
     workload: &'a str,
     seed: u64,
+    /// The clients' requests: the final reads apart, when the header names
+    /// their process.
     requests: u64,
+    final_reads: u64,
+    /// The clients' retries, and whether R3 judged them.
+    retries: u64,
+    r3_judged: bool,
     check_ms: u64,
     outcomes: BTreeMap<String, u64>,
     /// How many findings of each rule.
@@ -176,6 +185,56 @@ impl Report<'_> {
         verdict_word(self.findings)
     }
 
+    fn final_reads(&self) -> u64 {
+        self.history.header.final_reader.map_or(0, |reader| {
+            self.history
+                .entries
+                .iter()
+                .filter(|entry| entry.process == reader)
+                .count() as u64
+        })
+    }
+
+    fn client_requests(&self) -> u64 {
+        self.history.entries.len() as u64 - self.final_reads()
+    }
+
+    /// The clients' retries: what R3 judges.
+    fn retries(&self) -> u64 {
+        self.history
+            .entries
+            .iter()
+            .filter(|entry| Some(entry.process) != self.history.header.final_reader)
+            .map(|entry| entry.retry_gaps_ns.len() as u64)
+            .sum()
+    }
+
+    fn r3_judged(&self) -> bool {
+        self.retries() >= checks::MIN_RETRIES_JUDGED as u64
+    }
+
+    /// What was checked, in words.
+    fn checks_made(&self) -> String {
+        let rules = if self.history.header.final_reader.is_some() {
+            "the rule checks but the create rounds and counters (they need the workload's op mix)"
+        } else {
+            "no rule checks but R3 (the header names no final reader: a version 2 history or \
+             another tool's)"
+        };
+        let retries = self.retries();
+        let r3 = if self.history.header.version < 3 {
+            "R3 not judged (a version 2 history records no retry gaps)".to_owned()
+        } else if self.r3_judged() {
+            format!("R3 over {retries} retries")
+        } else {
+            format!(
+                "R3 not judged ({retries} retries, fewer than {})",
+                checks::MIN_RETRIES_JUDGED
+            )
+        };
+        format!("{rules}; {r3}; linearizability against the SPEC's object model")
+    }
+
     fn summary(&self) -> Summary<'_> {
         Summary {
             format: SUMMARY_FORMAT,
@@ -184,38 +243,43 @@ impl Report<'_> {
             history: self.path.display().to_string(),
             workload: &self.history.header.workload,
             seed: self.history.header.seed,
-            requests: self.history.entries.len() as u64,
+            requests: self.client_requests(),
+            final_reads: self.final_reads(),
+            retries: self.retries(),
+            r3_judged: self.r3_judged(),
             check_ms: whole_ms(self.elapsed),
-            outcomes: outcome_mix(self.history, None),
+            outcomes: outcome_mix(self.history, self.history.header.final_reader),
             rules: rule_counts(self.findings),
             findings: self.findings.iter().map(SummaryFinding::from).collect(),
         }
     }
 
-    /// A line of counts, the outcome mix, then the rules broken and the
-    /// first findings of each with its timeline.
+    /// A line of counts, the outcome mix of the clients' requests, what
+    /// was checked, then the rules broken and the first findings of each
+    /// with its timeline.
     fn text(&self) -> String {
         let mut text = String::new();
         let _ = writeln!(
             text,
-            "{} history={} workload={} seed={} requests={} violations={}",
+            "{} history={} workload={} seed={} requests={} final_reads={} violations={}",
             self.verdict(),
             self.path.display(),
             self.history.header.workload,
             self.history.header.seed,
-            self.history.entries.len(),
+            self.client_requests(),
+            self.final_reads(),
             self.findings.len(),
         );
         let _ = writeln!(
             text,
             "  outcomes: {}",
-            mix_line(&outcome_mix(self.history, None))
+            mix_line(&outcome_mix(self.history, self.history.header.final_reader))
         );
         let _ = writeln!(
             text,
-            "  checked in {:.1}s: the retries' backoff (R3) and linearizability against the \
-             SPEC's object model",
-            self.elapsed.as_secs_f64()
+            "  checked in {:.1}s: {}",
+            self.elapsed.as_secs_f64(),
+            self.checks_made()
         );
         write_findings(&mut text, self.findings, self.history);
         text

@@ -96,9 +96,10 @@ enum Command {
     #[command(after_help = check::EXIT_CODES_HELP)]
     Check(check::CheckArgs),
     /// Check a saved history file again (from `lockwell check` or
-    /// `lockwell-sim run --history`): linearizability against the SPEC's
-    /// object model and the retries' backoff (R3), each rule broken with
-    /// its smallest failing window.
+    /// `lockwell-sim run --history`): the rule checks a history allows
+    /// without its workload (R3's backoff among them) and linearizability
+    /// against the SPEC's object model, each rule broken with its smallest
+    /// failing window.
     #[command(after_help = check_history::EXIT_CODES_HELP)]
     CheckHistory(check_history::CheckHistoryArgs),
 }

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use lockwell_check::Limits;
 use lockwell_client::retry::DEFAULT_BASE_DELAY_MS;
 use lockwell_core::ETag;
+use lockwell_workload::spec::OpMix;
 use lockwell_workload::{CounterValue, WorkloadSpec};
 
 use crate::history::{Entry, History, OpResult, Outcome, Precondition, Request};
@@ -108,6 +109,30 @@ pub(crate) fn rule_checks(
     spec: &WorkloadSpec,
     checker_process: u32,
 ) -> Vec<Violation> {
+    rule_checks_with_mix(history, Some(spec.mix), checker_process)
+}
+
+/// What can be checked of a saved history without its workload: the rule
+/// checks but the create rounds and the counters (which need the op mix),
+/// when the header names the process of the final reads, else only R3 over
+/// every entry; then the linearizability checker within `limits`.
+#[must_use]
+pub fn check_without_workload(history: &History, limits: &Limits) -> Vec<Violation> {
+    let mut violations = match history.header.final_reader {
+        Some(checker_process) => rule_checks_with_mix(history, None, checker_process),
+        None => check_retry_backoff(&history.entries.iter().collect::<Vec<_>>()),
+    };
+    violations.extend(linearizability(history, limits, &violations));
+    violations
+}
+
+/// The rule checks; those of the create rounds and the counters only with
+/// the op `mix` that makes them apply.
+fn rule_checks_with_mix(
+    history: &History,
+    mix: Option<OpMix>,
+    checker_process: u32,
+) -> Vec<Violation> {
     let (final_states, mut violations) = final_states(history, checker_process);
     let client_entries: Vec<&Entry> = history
         .entries
@@ -118,7 +143,9 @@ pub(crate) fn rule_checks(
     violations.extend(check_idempotency(&client_entries));
     violations.extend(check_durability(&client_entries, &final_states));
     violations.extend(check_retry_backoff(&client_entries));
-    let mix = spec.mix;
+    let Some(mix) = mix else {
+        return violations;
+    };
     let writes_other_than = |kind_weight: u32| {
         let all_writes = mix.create_only
             + mix.cas
@@ -187,13 +214,15 @@ fn etag_of(value: &str) -> String {
 }
 
 /// A retry that starts this soon after the answer before it drew a
-/// backoff of 0 or 1 ms, or had none: live, a sleep of 1 ms may take a
-/// little more; simulated, a backoff of d ms was measured to start the
-/// retry d + 1 ms after the answer.
+/// backoff of 0 or 1 ms, or had none. The gap is never shorter than the
+/// backoff drawn (it is measured from the answer, before the sleep), so a
+/// draw of 2 ms or more is never quick; a shorter one may be a little
+/// longer than drawn (live, the timer's granularity; simulated, a backoff
+/// of 0 ms was seen to start the retry 1 ms after the answer).
 const QUICK_RETRY_NS: u64 = 1_500_000;
 /// Fewer retries than this in a history are not judged: too few to tell
 /// a client without backoff from an unlucky one.
-const MIN_RETRIES_JUDGED: usize = 10;
+pub const MIN_RETRIES_JUDGED: usize = 10;
 /// Standard deviations above the expected count of quick retries a
 /// history may have (and 3 retries more) before it fails R3: a margin a
 /// correct client does not reach in practice.
@@ -207,7 +236,8 @@ const QUICK_RETRY_SIGMAS: f64 = 6.0;
 /// client that does not back off: a retry storm against a failing server.
 /// Both clients are judged: the native client's one request sent again
 /// after a 401 re-mint (R1) is a request of its own, not a retry. Reads
-/// only the entries, so a saved history can be judged alone.
+/// only the entries, so a saved history can be judged alone; it judges
+/// lockwell-client's default policy (R3's), not any client's.
 #[must_use]
 pub fn check_retry_backoff(entries: &[&Entry]) -> Vec<Violation> {
     let mut retries = 0_usize;
@@ -232,12 +262,18 @@ pub fn check_retry_backoff(entries: &[&Entry]) -> Vec<Violation> {
         clippy::cast_precision_loss,
         reason = "counts of retries and milliseconds are far below 2^52"
     )]
-    let (retries_f, quick_f, base_ms) =
-        (retries as f64, quick as f64, DEFAULT_BASE_DELAY_MS as f64);
+    let (retries_f, base_ms) = (retries as f64, DEFAULT_BASE_DELAY_MS as f64);
     let share = 2.0 / (base_ms + 1.0);
     let expected = retries_f * share;
-    let allowed = expected + QUICK_RETRY_SIGMAS * (expected * (1.0 - share)).sqrt() + 3.0;
-    if quick_f <= allowed {
+    let bound = expected + QUICK_RETRY_SIGMAS * (expected * (1.0 - share)).sqrt() + 3.0;
+    // Whole retries: the bound is at most a few hundred.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a positive bound far below usize::MAX"
+    )]
+    let allowed = bound.floor() as usize;
+    if quick <= allowed {
         return Vec::new();
     }
     vec![Violation {
@@ -245,7 +281,7 @@ pub fn check_retry_backoff(entries: &[&Entry]) -> Vec<Violation> {
         message: format!(
             "{quick} of {retries} retries started within 1.5 ms of the answer before them: \
              backoff with full jitter (base {DEFAULT_BASE_DELAY_MS} ms) makes about \
-             {expected:.1} that quick, at most {allowed:.0} here; the client retries without \
+             {expected:.1} that quick, at most {allowed} here; the client retries without \
              backing off"
         ),
         entries: quick_entries,

@@ -795,3 +795,88 @@ impl ClientDriver {
         .await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lockwell_client::Operation;
+
+    use super::*;
+
+    /// A run clock the test sets by hand.
+    #[derive(Debug, Default)]
+    struct ManualClock(AtomicU64);
+
+    impl RunClock for ManualClock {
+        fn elapsed_ns(&self) -> u64 {
+            self.0.load(Ordering::Relaxed)
+        }
+    }
+
+    /// Attempt `attempt` of a GET answered at `at_ns` after `latency_ns`.
+    fn answered(
+        observer: &ProcessObserver,
+        clock: &ManualClock,
+        attempt: u32,
+        at_ns: u64,
+        latency_ns: u64,
+    ) {
+        clock.0.store(at_ns, Ordering::Relaxed);
+        observer.on_attempt(&AttemptEvent {
+            operation: Operation::GetObject,
+            attempt,
+            latency: Duration::from_nanos(latency_ns),
+            outcome: lockwell_client::Outcome::Succeeded { status: 200 },
+            retry_after: None,
+        });
+    }
+
+    #[test]
+    fn the_observer_times_the_gap_before_each_retry_of_the_request_in_flight() {
+        let observer = ProcessObserver::new(None);
+        let clock = Arc::new(ManualClock::default());
+
+        // Before a driver gives it a clock, an observer times nothing.
+        answered(&observer, &clock, 1, 100, 10);
+        answered(&observer, &clock, 2, 200, 10);
+        assert_eq!(
+            observer.take_request_attempts(),
+            RequestAttempts {
+                acting: 2,
+                retry_gaps_ns: Vec::new()
+            }
+        );
+
+        let run_clock: Arc<dyn RunClock> = Arc::clone(&clock) as Arc<dyn RunClock>;
+        observer.time_by(&run_clock);
+        // A multipart part retried before the recorded complete: the
+        // driver takes it away before the request starts.
+        answered(&observer, &clock, 1, 300, 10);
+        answered(&observer, &clock, 2, 400, 10);
+        observer.take_request_attempts();
+
+        // Answered at 1,000; the retry starts at 1,500 (answered at 1,600
+        // after 100 ns); the next one starts at once.
+        answered(&observer, &clock, 1, 1_000, 100);
+        answered(&observer, &clock, 2, 1_600, 100);
+        answered(&observer, &clock, 3, 1_700, 100);
+        assert_eq!(
+            observer.take_request_attempts(),
+            RequestAttempts {
+                acting: 3,
+                retry_gaps_ns: vec![500, 0]
+            }
+        );
+
+        // The request a native client sends again after a 401 re-mint
+        // starts at attempt 1: not a retry.
+        answered(&observer, &clock, 1, 2_000, 100);
+        answered(&observer, &clock, 1, 2_100, 50);
+        assert_eq!(
+            observer.take_request_attempts(),
+            RequestAttempts {
+                acting: 2,
+                retry_gaps_ns: Vec::new()
+            }
+        );
+    }
+}

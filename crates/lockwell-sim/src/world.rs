@@ -512,9 +512,9 @@ pub async fn run(config: &RunConfig) -> RunOutcome {
             .build()
     };
 
-    let recorder = HistoryRecorder::new(&spec.name, config.seed);
-    let generator = OpGenerator::new(spec, config.seed).expect("a validated workload");
     let checker_process = spec.clients;
+    let recorder = HistoryRecorder::new(&spec.name, config.seed).with_final_reader(checker_process);
+    let generator = OpGenerator::new(spec, config.seed).expect("a validated workload");
     let checker_node = handle
         .create_node()
         .name("checker")

@@ -119,6 +119,7 @@ fn history(rows: Vec<Row>) -> History {
             version: HISTORY_FORMAT_VERSION,
             workload: "hand-written".to_owned(),
             seed: 0,
+            final_reader: None,
         },
         entries,
     }

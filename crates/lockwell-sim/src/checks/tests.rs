@@ -409,6 +409,68 @@ fn liveness_a_final_read_without_an_answer() {
     assert_eq!(rules(&violations), ["liveness"]);
 }
 
+/// A saved history checked without its workload: the rule checks that
+/// need only the final reader run when the header names it, and R3 and
+/// linearizability always.
+#[test]
+fn without_the_workload_the_header_s_final_reader_decides_the_rule_checks() {
+    let unanswered_final_read = |named: bool| {
+        let recorder = HistoryRecorder::new("t", 1);
+        let recorder = if named {
+            recorder.with_final_reader(CHECKER)
+        } else {
+            recorder
+        };
+        let _pending = recorder.invoke(
+            Invocation {
+                process: CHECKER,
+                op_index: 0,
+                api: Api::S3,
+                request: Request::Get {
+                    key: "k".to_owned(),
+                },
+            },
+            0,
+        );
+        recorder.history(10, 3)
+    };
+    let limits = Limits::default();
+    assert_eq!(
+        rules(&check_without_workload(
+            &unanswered_final_read(true),
+            &limits
+        )),
+        ["liveness"]
+    );
+    assert!(check_without_workload(&unanswered_final_read(false), &limits).is_empty());
+
+    // Two creators both acknowledged: the create-round check needs the
+    // mix, so only the linearizability checker reports it.
+    let mut two_winners = history(
+        &[
+            (
+                0,
+                put("a", Precondition::Absent, None),
+                ok_written("a"),
+                0,
+                10,
+            ),
+            (
+                1,
+                put("b", Precondition::Absent, None),
+                ok_written("b"),
+                20,
+                30,
+            ),
+        ],
+        Some("b"),
+    );
+    two_winners.header.final_reader = Some(CHECKER);
+    let violations = check_without_workload(&two_winners, &limits);
+    assert_eq!(rules(&violations), ["C1"], "{violations:#?}");
+    assert!(violations[0].message.starts_with("not linearizable on k"));
+}
+
 /// The full check adds the linearizability checker: it finds what the
 /// rule checks, which look at rounds, counters and final states, cannot.
 #[test]
