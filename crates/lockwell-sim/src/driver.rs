@@ -830,6 +830,13 @@ mod tests {
         });
     }
 
+    fn attempts(acting: u32, retry_gaps_ns: Vec<u64>) -> RequestAttempts {
+        RequestAttempts {
+            acting,
+            retry_gaps_ns,
+        }
+    }
+
     #[test]
     fn the_observer_times_the_gap_before_each_retry_of_the_request_in_flight() {
         let observer = ProcessObserver::new(None);
@@ -838,13 +845,7 @@ mod tests {
         // Before a driver gives it a clock, an observer times nothing.
         answered(&observer, &clock, 1, 100, 10);
         answered(&observer, &clock, 2, 200, 10);
-        assert_eq!(
-            observer.take_request_attempts(),
-            RequestAttempts {
-                acting: 2,
-                retry_gaps_ns: Vec::new()
-            }
-        );
+        assert_eq!(observer.take_request_attempts(), attempts(2, Vec::new()));
 
         let run_clock: Arc<dyn RunClock> = Arc::clone(&clock) as Arc<dyn RunClock>;
         observer.time_by(&run_clock);
@@ -859,24 +860,12 @@ mod tests {
         answered(&observer, &clock, 1, 1_000, 100);
         answered(&observer, &clock, 2, 1_600, 100);
         answered(&observer, &clock, 3, 1_700, 100);
-        assert_eq!(
-            observer.take_request_attempts(),
-            RequestAttempts {
-                acting: 3,
-                retry_gaps_ns: vec![500, 0]
-            }
-        );
+        assert_eq!(observer.take_request_attempts(), attempts(3, vec![500, 0]));
 
         // The request a native client sends again after a 401 re-mint
         // starts at attempt 1: not a retry.
         answered(&observer, &clock, 1, 2_000, 100);
         answered(&observer, &clock, 1, 2_100, 50);
-        assert_eq!(
-            observer.take_request_attempts(),
-            RequestAttempts {
-                acting: 2,
-                retry_gaps_ns: Vec::new()
-            }
-        );
+        assert_eq!(observer.take_request_attempts(), attempts(2, Vec::new()));
     }
 }
