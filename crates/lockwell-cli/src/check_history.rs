@@ -129,11 +129,21 @@ fn check_history(args: &CheckHistoryArgs) -> anyhow::Result<Verdict> {
         .into_iter()
         .map(Finding::from)
         .collect();
+    let elapsed = started.elapsed();
+    let final_reads = history.header.final_reader.map_or(0, |reader| {
+        history
+            .entries
+            .iter()
+            .filter(|entry| entry.process == reader)
+            .count() as u64
+    });
     let report = Report {
         path,
         history: &history,
         findings: &findings,
-        elapsed: started.elapsed(),
+        elapsed,
+        final_reads,
+        retries: checks::retries_judged_without_workload(&history) as u64,
     };
     if let Some(summary_path) = &args.summary_out {
         let file = File::create(summary_path)
@@ -156,6 +166,10 @@ struct Report<'a> {
     history: &'a History,
     findings: &'a [Finding],
     elapsed: Duration,
+    /// The requests of the header's final reader.
+    final_reads: u64,
+    /// The retries R3 judges.
+    retries: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -185,32 +199,12 @@ impl Report<'_> {
         verdict_word(self.findings)
     }
 
-    fn final_reads(&self) -> u64 {
-        self.history.header.final_reader.map_or(0, |reader| {
-            self.history
-                .entries
-                .iter()
-                .filter(|entry| entry.process == reader)
-                .count() as u64
-        })
-    }
-
     fn client_requests(&self) -> u64 {
-        self.history.entries.len() as u64 - self.final_reads()
-    }
-
-    /// The clients' retries: what R3 judges.
-    fn retries(&self) -> u64 {
-        self.history
-            .entries
-            .iter()
-            .filter(|entry| Some(entry.process) != self.history.header.final_reader)
-            .map(|entry| entry.retry_gaps_ns.len() as u64)
-            .sum()
+        self.history.entries.len() as u64 - self.final_reads
     }
 
     fn r3_judged(&self) -> bool {
-        self.retries() >= checks::MIN_RETRIES_JUDGED as u64
+        self.retries >= checks::MIN_RETRIES_JUDGED as u64
     }
 
     /// What was checked, in words.
@@ -221,7 +215,7 @@ impl Report<'_> {
             "no rule checks but R3 (the header names no final reader: a version 2 history or \
              another tool's)"
         };
-        let retries = self.retries();
+        let retries = self.retries;
         let r3 = if self.history.header.version < 3 {
             "R3 not judged (a version 2 history records no retry gaps)".to_owned()
         } else if self.r3_judged() {
@@ -244,8 +238,8 @@ impl Report<'_> {
             workload: &self.history.header.workload,
             seed: self.history.header.seed,
             requests: self.client_requests(),
-            final_reads: self.final_reads(),
-            retries: self.retries(),
+            final_reads: self.final_reads,
+            retries: self.retries,
             r3_judged: self.r3_judged(),
             check_ms: whole_ms(self.elapsed),
             outcomes: outcome_mix(self.history, self.history.header.final_reader),
@@ -267,7 +261,7 @@ impl Report<'_> {
             self.history.header.workload,
             self.history.header.seed,
             self.client_requests(),
-            self.final_reads(),
+            self.final_reads,
             self.findings.len(),
         );
         let _ = writeln!(

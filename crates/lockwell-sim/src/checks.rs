@@ -126,6 +126,18 @@ pub fn check_without_workload(history: &History, limits: &Limits) -> Vec<Violati
     violations
 }
 
+/// The retries [`check_without_workload`] gives R3 to judge: those of
+/// every process but the header's final reader.
+#[must_use]
+pub fn retries_judged_without_workload(history: &History) -> usize {
+    history
+        .entries
+        .iter()
+        .filter(|entry| Some(entry.process) != history.header.final_reader)
+        .map(|entry| entry.retry_gaps_ns.len())
+        .sum()
+}
+
 /// The rule checks; those of the create rounds and the counters only with
 /// the op `mix` that makes them apply.
 fn rule_checks_with_mix(

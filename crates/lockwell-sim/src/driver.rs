@@ -40,8 +40,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use lockwell_client::native::{PutBody, PutOptions as NativePutOptions};
@@ -130,10 +130,8 @@ pub const MAX_ACTING_ATTEMPTS_PER_REQUEST: u32 = 2 * DEFAULT_MAX_ATTEMPTS - 1;
 /// process's [`ClientDriver`].
 #[derive(Debug)]
 pub struct ProcessObserver {
-    /// Attempts that may have acted since the driver last took the count.
-    acting_attempts: AtomicU32,
-    /// The retries since the driver last took them.
-    retries: Mutex<RetryTiming>,
+    /// The request in flight, as seen since the driver last took it.
+    in_flight: Mutex<InFlight>,
     /// The driver's clock, once the observer is given to one: an observer
     /// of set-up requests times nothing.
     clock: OnceLock<Arc<dyn RunClock>>,
@@ -141,28 +139,28 @@ pub struct ProcessObserver {
     tokens: Option<Arc<TokenStats>>,
 }
 
-/// The retries of the request in flight, as they happened.
-#[derive(Debug, Default)]
-struct RetryTiming {
-    /// When the last attempt was answered or gave up.
-    last_answer_ns: Option<u64>,
-    /// From each answer to the start of the retry after it.
-    gaps_ns: Vec<u64>,
-}
-
-/// What the observer saw of one request.
+/// What the observer saw of one request, as the history records it.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct RequestAttempts {
+    /// Attempts that may have acted (`attempts`).
     acting: u32,
+    /// From each answer to the start of the retry after it.
     retry_gaps_ns: Vec<u64>,
+}
+
+/// The request in flight.
+#[derive(Debug, Default)]
+struct InFlight {
+    seen: RequestAttempts,
+    /// When its last attempt was answered or gave up, once timed.
+    last_answer_ns: Option<u64>,
 }
 
 impl ProcessObserver {
     #[must_use]
     pub fn new(tokens: Option<Arc<TokenStats>>) -> Arc<Self> {
         Arc::new(Self {
-            acting_attempts: AtomicU32::new(0),
-            retries: Mutex::new(RetryTiming::default()),
+            in_flight: Mutex::new(InFlight::default()),
             clock: OnceLock::new(),
             tokens,
         })
@@ -170,12 +168,13 @@ impl ProcessObserver {
 
     /// What was seen since the last call; the next count starts afresh.
     fn take_request_attempts(&self) -> RequestAttempts {
-        let timing =
-            std::mem::take(&mut *self.retries.lock().unwrap_or_else(PoisonError::into_inner));
-        RequestAttempts {
-            acting: self.acting_attempts.swap(0, Ordering::Relaxed),
-            retry_gaps_ns: timing.gaps_ns,
-        }
+        std::mem::take(&mut *self.lock_in_flight()).seen
+    }
+
+    fn lock_in_flight(&self) -> MutexGuard<'_, InFlight> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Times retries from now on by `clock` (the first clock given wins:
@@ -195,21 +194,22 @@ impl Observer for ProcessObserver {
             lockwell_client::Outcome::Succeeded { .. } => true,
             lockwell_client::Outcome::Failed(error) => !error.has_no_side_effects(),
         };
+        let mut in_flight = self.lock_in_flight();
         if may_have_acted {
-            self.acting_attempts.fetch_add(1, Ordering::Relaxed);
+            in_flight.seen.acting += 1;
         }
         if let Some(clock) = self.clock.get() {
             let answered_ns = clock.elapsed_ns();
             let started_ns = answered_ns.saturating_sub(whole_ns(event.latency));
-            let mut timing = self.retries.lock().unwrap_or_else(PoisonError::into_inner);
             if event.attempt > 1
-                && let Some(last_answer_ns) = timing.last_answer_ns
+                && let Some(last_answer_ns) = in_flight.last_answer_ns
             {
-                timing
-                    .gaps_ns
+                in_flight
+                    .seen
+                    .retry_gaps_ns
                     .push(started_ns.saturating_sub(last_answer_ns));
             }
-            timing.last_answer_ns = Some(answered_ns);
+            in_flight.last_answer_ns = Some(answered_ns);
         }
     }
 
